@@ -1,0 +1,38 @@
+/**
+ * Every error a user of pino-audit-chain can hit, with a stable `code`.
+ *
+ * Errors thrown inside pino's worker thread cross a `postMessage` boundary,
+ * where custom properties are not guaranteed to survive; the code is therefore
+ * also the first word of the message, so `err.message.startsWith('PAC_…')`
+ * works on both sides.
+ */
+
+export type AuditChainErrorCode =
+  | 'PAC_BAD_OPTION'
+  | 'PAC_KEY_MISSING'
+  | 'PAC_KEY_UNREADABLE'
+  | 'PAC_KEY_WRONG_TYPE'
+  | 'PAC_KEY_PERMISSIONS'
+  | 'PAC_KEY_EXISTS'
+  | 'PAC_LOCKED'
+  | 'PAC_DESTINATION'
+  | 'PAC_TAIL_INVALID'
+  | 'PAC_WRITE_FAILED'
+  | 'PAC_CONFIG'
+  | 'PAC_CLOSED'
+
+export class AuditChainError extends Error {
+  readonly code: AuditChainErrorCode
+
+  constructor (code: AuditChainErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options)
+    this.name = 'AuditChainError'
+    this.code = code
+  }
+}
+
+/** True when `err` is (or, after crossing a worker boundary, reads as) one of ours. */
+export function hasCode (err: unknown, code: AuditChainErrorCode): boolean {
+  if (err instanceof AuditChainError) return err.code === code
+  return err instanceof Error && err.message.startsWith(`${code}:`)
+}

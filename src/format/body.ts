@@ -1,0 +1,77 @@
+/**
+ * Turning a producer's line into the body B of a record (FORMAT.md §3).
+ *
+ * The common case, a pino line, is kept byte for byte. Everything else is wrapped,
+ * never dropped, so the user's data survives and every record line stays one JSON
+ * object that any parser reads.
+ */
+
+/** Control events only the transport may write; a producer line carrying one is wrapped. */
+export const CONTROL_EVENTS: ReadonlySet<string> = new Set([
+  'chain.open',
+  'chain.resume',
+  'chain.close',
+  'file.open',
+  'retention.prune'
+])
+
+export type WrapReason = 'not-json' | 'not-object' | 'empty-object' | 'reserved-event'
+
+// JSON's four whitespace characters (RFC 8259 §2). String#trim would also strip
+// a BOM or NBSP, which JSON.parse does not accept, and change bytes it shouldn't.
+function isJsonSpace (code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d
+}
+
+export function trimJsonSpace (line: string): string {
+  let start = 0
+  let end = line.length
+  while (start < end && isJsonSpace(line.charCodeAt(start))) start++
+  while (end > start && isJsonSpace(line.charCodeAt(end - 1))) end--
+  return start === 0 && end === line.length ? line : line.slice(start, end)
+}
+
+/** The wrapper body for a line that cannot be a body as it is. */
+export function wrapLine (line: string, reason: WrapReason, time: number): string {
+  return `{"wrapped":"${reason}","time":${time},"line":${JSON.stringify(line)}}`
+}
+
+/**
+ * B for one producer line, or `undefined` for a blank line (nothing to keep).
+ * `now` is only read when a line has to be wrapped.
+ */
+export function bodyFromLine (line: string, now: () => number = Date.now): string | undefined {
+  const text = trimJsonSpace(line)
+  if (text.length === 0) return undefined
+  // Cheap pre-check before JSON.parse: a JSON object starts with { and ends with }.
+  if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) {
+    return wrapLine(line, looksLikeJson(text) ? 'not-object' : 'not-json', now())
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return wrapLine(line, 'not-json', now())
+  }
+  // JSON.parse of text starting with { and ending with } that succeeds is an object.
+  const fields = value as Record<string, unknown>
+  if (text !== '{}' && isEmptyObject(fields)) return wrapLine(line, 'empty-object', now())
+  if (typeof fields.event === 'string' && CONTROL_EVENTS.has(fields.event)) {
+    return wrapLine(line, 'reserved-event', now())
+  }
+  return text
+}
+
+function looksLikeJson (text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function isEmptyObject (value: Record<string, unknown>): boolean {
+  for (const _ in value) return false
+  return true
+}

@@ -1,0 +1,92 @@
+/**
+ * The head (anchor) file (FORMAT.md §6): a small signed JSON document naming the
+ * last record of a chain, replaced atomically so a reader never sees half of one.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, writeSync, readFileSync } from 'node:fs'
+import { dirname, basename, join } from 'node:path'
+import { signBytes, verifyBytes, type SigningKey, type VerifyKey } from './keys.js'
+
+export interface ChainHead {
+  v: 1
+  chainId: string
+  seq: number
+  hash: string
+  /** ISO 8601 UTC time the head was written, e.g. 2026-11-26T20:00:00.000Z. */
+  time: string
+  kid: string
+  sig: string
+}
+
+/** The exact signed bytes: UTF-8 of `pac1-head|chainId|seq|hash|time|kid`. */
+export function headMessage (h: Omit<ChainHead, 'sig' | 'v'>): Buffer {
+  return Buffer.from(`pac1-head|${h.chainId}|${h.seq}|${h.hash}|${h.time}|${h.kid}`, 'utf8')
+}
+
+export function signHead (key: SigningKey, chainId: string, seq: number, hash: string, time = new Date()): ChainHead {
+  const unsigned = { chainId, seq, hash, time: time.toISOString(), kid: key.kid }
+  return { v: 1, ...unsigned, sig: signBytes(key, headMessage(unsigned)) }
+}
+
+export type HeadCheck =
+  | { ok: true, head: ChainHead }
+  | { ok: false, reason: 'json' | 'form' | 'unknown-key' | 'bad-signature', detail: string, head?: ChainHead }
+
+export function parseHead (text: string): HeadCheck {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    return { ok: false, reason: 'json', detail: `head file is not JSON (${(err as Error).message})` }
+  }
+  const h = value as Partial<ChainHead> | null
+  if (h === null || typeof h !== 'object' || h.v !== 1 ||
+    typeof h.chainId !== 'string' || !/^[0-9a-f]{32}$/.test(h.chainId) ||
+    !Number.isSafeInteger(h.seq) || (h.seq as number) < 0 ||
+    typeof h.hash !== 'string' || !/^[0-9a-f]{64}$/.test(h.hash) ||
+    typeof h.time !== 'string' || typeof h.kid !== 'string' || !/^[0-9a-f]{16}$/.test(h.kid) ||
+    typeof h.sig !== 'string') {
+    return { ok: false, reason: 'form', detail: 'head file does not have the v1 head form' }
+  }
+  return { ok: true, head: h as ChainHead }
+}
+
+/** Parse and check a head against the verifier's keyring. */
+export function checkHead (text: string, keys: ReadonlyMap<string, VerifyKey>): HeadCheck {
+  const parsed = parseHead(text)
+  if (!parsed.ok) return parsed
+  const head = parsed.head
+  const key = keys.get(head.kid)
+  if (key === undefined) return { ok: false, reason: 'unknown-key', detail: `head is signed by key ${head.kid}, which is not in the keyring`, head }
+  if (!verifyBytes(key, headMessage(head), head.sig)) return { ok: false, reason: 'bad-signature', detail: 'head signature does not verify', head }
+  return parsed
+}
+
+export function headText (head: ChainHead): string {
+  return JSON.stringify(head) + '\n'
+}
+
+/**
+ * Replace `path` atomically: write a temporary file beside it, fsync, rename, then
+ * fsync the directory so the rename itself survives a power cut.
+ */
+export function writeHeadFile (path: string, head: ChainHead): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
+  const fd = openSync(tmp, 'w', 0o640)
+  try {
+    writeSync(fd, headText(head))
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, path)
+  try {
+    const dir = openSync(dirname(path), 'r')
+    try { fsyncSync(dir) } finally { closeSync(dir) }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+  }
+}
+
+export function readHeadFile (path: string): string {
+  return readFileSync(path, 'utf8')
+}

@@ -1,0 +1,120 @@
+/**
+ * Ed25519 keys: loading, key ids, signing and checking (RFC 8032, pure Ed25519,
+ * through node:crypto). Messages never include key material or file contents.
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
+import { readFileSync, statSync } from 'node:fs'
+import { AuditChainError } from '../errors.js'
+
+export interface SigningKey {
+  privateKey: KeyObject
+  publicKey: KeyObject
+  /** First 16 hex characters of SHA-256 of the raw 32-byte public key (FORMAT.md §2). */
+  kid: string
+}
+
+export interface VerifyKey {
+  publicKey: KeyObject
+  kid: string
+  /** Where the key came from, for reports. */
+  source: string
+}
+
+/** Raw 32-byte Ed25519 public key (RFC 8032 §5.1.5 encoding). */
+export function rawPublicKey (publicKey: KeyObject): Buffer {
+  const jwk = publicKey.export({ format: 'jwk' })
+  if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') {
+    throw new AuditChainError('PAC_KEY_WRONG_TYPE', 'expected an Ed25519 public key')
+  }
+  return Buffer.from(jwk.x, 'base64url')
+}
+
+export function keyIdOf (publicKey: KeyObject): string {
+  return createHash('sha256').update(rawPublicKey(publicKey)).digest('hex').slice(0, 16)
+}
+
+/** G: base64url (no padding) of the Ed25519 signature over `message`. */
+export function signBytes (key: SigningKey, message: Buffer): string {
+  return sign(null, message, key.privateKey).toString('base64url')
+}
+
+export function verifyBytes (key: VerifyKey, message: Buffer, sig: string): boolean {
+  const signature = Buffer.from(sig, 'base64url')
+  if (signature.length !== 64) return false
+  return verify(null, message, key.publicKey, signature)
+}
+
+export function signingKeyFromPem (pem: string | Buffer, source: string): SigningKey {
+  let privateKey: KeyObject
+  try {
+    privateKey = createPrivateKey(pem)
+  } catch {
+    throw new AuditChainError('PAC_KEY_WRONG_TYPE', `${source} is not a PEM private key (expected PKCS#8 PEM, as written by "audit-chain keygen")`)
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519') {
+    throw new AuditChainError('PAC_KEY_WRONG_TYPE', `${source} is a ${privateKey.asymmetricKeyType ?? 'unknown'} key; expected an Ed25519 private key`)
+  }
+  const publicKey = createPublicKey(privateKey)
+  return { privateKey, publicKey, kid: keyIdOf(publicKey) }
+}
+
+/**
+ * Load the writer's private key from a file. Refuses a key that others can read:
+ * whoever reads it can re-sign a forged history.
+ */
+export function loadSigningKey (path: string, option = 'privateKeyPath'): SigningKey {
+  let mode: number
+  try {
+    mode = statSync(path).mode
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') {
+      throw new AuditChainError('PAC_KEY_MISSING', `private key file ${path} (option ${option}) does not exist; create one with "npx audit-chain keygen --out <dir>"`)
+    }
+    throw new AuditChainError('PAC_KEY_UNREADABLE', `private key file ${path} (option ${option}) cannot be read (${code ?? 'error'})`)
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new AuditChainError('PAC_KEY_PERMISSIONS', `private key file ${path} (option ${option}) has mode ${(mode & 0o777).toString(8).padStart(4, '0')}; it must not be readable by group or others: run "chmod 600 ${path}"`)
+  }
+  let pem: Buffer
+  try {
+    pem = readFileSync(path)
+  } catch (err) {
+    throw new AuditChainError('PAC_KEY_UNREADABLE', `private key file ${path} (option ${option}) cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  return signingKeyFromPem(pem, `private key file ${path} (option ${option})`)
+}
+
+/** Load a public key (SPKI PEM; a private key PEM is accepted and reduced to its public half). */
+export function loadVerifyKey (path: string): VerifyKey {
+  let pem: Buffer
+  try {
+    pem = readFileSync(path)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new AuditChainError(code === 'ENOENT' ? 'PAC_KEY_MISSING' : 'PAC_KEY_UNREADABLE', `public key file ${path} cannot be read (${code ?? 'error'})`)
+  }
+  let publicKey: KeyObject
+  try {
+    publicKey = createPublicKey(pem)
+  } catch {
+    throw new AuditChainError('PAC_KEY_WRONG_TYPE', `public key file ${path} is not a PEM public key (expected SPKI PEM, as written by "audit-chain keygen")`)
+  }
+  if (publicKey.asymmetricKeyType !== 'ed25519') {
+    throw new AuditChainError('PAC_KEY_WRONG_TYPE', `public key file ${path} holds a ${publicKey.asymmetricKeyType ?? 'unknown'} key; expected Ed25519`)
+  }
+  return { publicKey, kid: keyIdOf(publicKey), source: path }
+}
+
+export function verifyKeyFromPublicKey (publicKey: KeyObject, source: string): VerifyKey {
+  return { publicKey, kid: keyIdOf(publicKey), source }
+}
+
+export function generateKeyPairPem (): { privatePem: string, publicPem: string, kid: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  return {
+    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+    kid: keyIdOf(publicKey)
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * pino-audit-chain: the default export is the pino transport, so that
+ * `pino.transport({ target: 'pino-audit-chain', options })` works.
+ */
+import auditChainTransportWorker from './transport/worker.js'
+
+export default auditChainTransportWorker
+export { auditChainTransport, transportTarget } from './transport/spawn.js'
+export type { AuditTransportOptions, FsyncMode } from './transport/options.js'
+export { AuditChainError, hasCode, type AuditChainErrorCode } from './errors.js'
+export { parseRecordLine, recordLine, recordHash, chainMemberText, GENESIS_PREV, type ChainMember } from './format/record.js'
+export { keyIdOf, generateKeyPairPem } from './format/keys.js'
+export type { ChainHead } from './format/head.js'

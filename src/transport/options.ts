@@ -1,0 +1,91 @@
+/**
+ * The transport's options: one validator, run in the caller's thread by
+ * `auditChainTransport()` and again inside the worker (which cannot trust that
+ * the caller went through it).
+ */
+import { resolve } from 'node:path'
+import { AuditChainError } from '../errors.js'
+
+/**
+ * How often the log file is fsynced.
+ * - `'off'`: never; the OS writes when it likes. `flush()` and close only hand the
+ *   data to the kernel: a crash of the process loses nothing, a power cut may.
+ * - `'close'` (default): on `logger.flush()`, before every head-file update, and at
+ *   close. Costs one fsync per flush/head interval, not per record.
+ * - `'always'`: after every write to the file. Each write waits for the disk;
+ *   expect throughput to fall to the disk's sync rate when records arrive one by one.
+ * - a number N: like `'close'`, plus an fsync every N milliseconds.
+ */
+export type FsyncMode = 'off' | 'close' | 'always' | number
+
+/** Options of the `pino-audit-chain` transport (`pino.transport({ target: 'pino-audit-chain', options })`). */
+export interface AuditTransportOptions {
+  /** The log file; created (mode 0640) if missing. An existing file's chain is continued. */
+  destination: string
+  /** Path of the Ed25519 private key (PKCS#8 PEM, mode 0600), e.g. from `audit-chain keygen`. */
+  privateKeyPath?: string
+  /** The private key itself, as PEM text (instead of `privateKeyPath`). */
+  privateKey?: string
+  /** Create the destination's directory (mode 0750) if missing. Default true. */
+  mkdir?: boolean
+  /** Durability; see {@link FsyncMode}. Default `'close'`. */
+  fsync?: FsyncMode
+  /** Where to keep the signed head file; `false` for none. Default `${destination}.head.json`. */
+  headFile?: string | false
+  /** How often (ms) the head file is refreshed while records arrive. Default 1000. */
+  headIntervalMs?: number
+}
+
+export interface ResolvedOptions {
+  destination: string
+  privateKeyPath: string | undefined
+  privateKey: string | undefined
+  mkdir: boolean
+  fsync: FsyncMode
+  headFile: string | undefined
+  headIntervalMs: number
+}
+
+// Members pino.transport() adds to every transport's options.
+const ADDED_BY_PINO = new Set(['$context', 'pinoWillSendConfig'])
+const KNOWN = new Set(['destination', 'privateKeyPath', 'privateKey', 'mkdir', 'fsync', 'headFile', 'headIntervalMs'])
+
+function bad (key: string, expected: string, found: unknown): AuditChainError {
+  const shown = typeof found === 'string' ? JSON.stringify(found) : String(found)
+  return new AuditChainError('PAC_BAD_OPTION', `option ${key} must be ${expected}, got ${key === 'privateKey' ? typeof found : shown}`)
+}
+
+export function resolveOptions (input: unknown): ResolvedOptions {
+  if (input === null || typeof input !== 'object') {
+    throw new AuditChainError('PAC_BAD_OPTION', 'the transport needs an options object with at least "destination" and "privateKeyPath" or "privateKey"')
+  }
+  const opts = input as Record<string, unknown>
+  for (const key of Object.keys(opts)) {
+    if (!KNOWN.has(key) && !ADDED_BY_PINO.has(key)) {
+      throw new AuditChainError('PAC_BAD_OPTION', `unknown option ${JSON.stringify(key)}; known options: ${[...KNOWN].join(', ')}`)
+    }
+  }
+  const { destination, privateKeyPath, privateKey, mkdir = true, fsync = 'close', headFile, headIntervalMs = 1000 } = opts
+  if (typeof destination !== 'string' || destination.length === 0) throw bad('destination', 'a file path', destination)
+  if (privateKeyPath !== undefined && (typeof privateKeyPath !== 'string' || privateKeyPath.length === 0)) throw bad('privateKeyPath', 'a file path', privateKeyPath)
+  if (privateKey !== undefined && typeof privateKey !== 'string') throw bad('privateKey', 'a PEM string', privateKey)
+  if ((privateKeyPath === undefined) === (privateKey === undefined)) {
+    throw new AuditChainError('PAC_BAD_OPTION', 'give exactly one of the options privateKeyPath (a PEM file) or privateKey (PEM text)')
+  }
+  if (typeof mkdir !== 'boolean') throw bad('mkdir', 'true or false', mkdir)
+  if (!(fsync === 'off' || fsync === 'close' || fsync === 'always' || (typeof fsync === 'number' && Number.isInteger(fsync) && fsync > 0))) {
+    throw bad('fsync', '"off", "close", "always" or a whole number of milliseconds > 0', fsync)
+  }
+  if (headFile !== undefined && headFile !== false && (typeof headFile !== 'string' || headFile.length === 0)) throw bad('headFile', 'a file path or false', headFile)
+  if (typeof headIntervalMs !== 'number' || !Number.isInteger(headIntervalMs) || headIntervalMs < 10) throw bad('headIntervalMs', 'a whole number of milliseconds >= 10', headIntervalMs)
+  const dest = resolve(destination)
+  return {
+    destination: dest,
+    privateKeyPath: privateKeyPath === undefined ? undefined : resolve(privateKeyPath as string),
+    privateKey: privateKey as string | undefined,
+    mkdir,
+    fsync: fsync as FsyncMode,
+    headFile: headFile === false ? undefined : resolve((headFile as string | undefined) ?? `${dest}.head.json`),
+    headIntervalMs
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The caller-side entry: validates everything that can be checked before a worker
+ * exists (options, key file, destination, lock), so bad configuration fails in the
+ * caller's thread with a clear error instead of inside pino's worker.
+ */
+import { fileURLToPath } from 'node:url'
+import pino from 'pino'
+import { assertUnlocked } from './lock.js'
+import { ensureLogDirectory } from './file.js'
+import { resolveOptions, type AuditTransportOptions } from './options.js'
+import { readChainTail } from './tail.js'
+import { loadKey } from './worker.js'
+
+// Under tsx (tests, examples run from source) this module is a .ts file and so is its sibling.
+const workerFile = import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js'
+
+/** Absolute path of the transport module, for `pino.transport({ target })` or pipelines. */
+export const transportTarget: string = fileURLToPath(new URL(workerFile, import.meta.url))
+
+/**
+ * Check the options, then start the audit transport in a pino worker thread.
+ *
+ * Throws an {@link AuditChainError} (code `PAC_…`) in the caller's thread for a bad
+ * option, a missing/unreadable/wrong-type/too-open key, a destination that cannot be
+ * created, a destination another live process writes, or a log whose last record was
+ * tampered with. The worker checks all of this again, authoritatively.
+ *
+ * @example
+ * const logger = pino(auditChainTransport({ destination: 'logs/audit.log', privateKeyPath: 'keys/audit-ed25519.key' }))
+ */
+export function auditChainTransport (options: AuditTransportOptions): ReturnType<typeof pino.transport> {
+  const opts = resolveOptions(options)
+  const key = loadKey(opts)
+  ensureLogDirectory(opts.destination, opts.mkdir)
+  assertUnlocked(opts.destination)
+  readChainTail(opts.destination, key)
+  const resolved: AuditTransportOptions = {
+    ...options,
+    destination: opts.destination,
+    ...(opts.privateKeyPath !== undefined ? { privateKeyPath: opts.privateKeyPath } : {}),
+    ...(typeof options.headFile === 'string' ? { headFile: opts.headFile as string } : {})
+  }
+  return pino.transport({ target: transportTarget, options: resolved })
+}

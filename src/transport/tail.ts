@@ -1,0 +1,135 @@
+/**
+ * What a starting writer finds at the end of an existing log file: the last record
+ * to continue the chain from, and any torn bytes a crash left after it.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { AuditChainError } from '../errors.js'
+import { parseRecordLine, recordHashOfBytes, type ParsedRecord } from '../format/record.js'
+import { verifyBytes, verifyKeyFromPublicKey, type SigningKey } from '../format/keys.js'
+import type { TornLine } from '../format/control.js'
+
+export type ChainTail =
+  /** No file, or an empty one: start a new chain. */
+  | { kind: 'empty' }
+  /** Only torn bytes and no record (a crash during the very first write). */
+  | { kind: 'fresh', torn: TornLine, needsNewline: boolean }
+  /** Continue chain `chainId` after record `last`. */
+  | { kind: 'existing', chainId: string, last: { seq: number, hash: string, event: unknown }, torn: TornLine | null, needsNewline: boolean }
+
+// A crash tears at most the line being written, and a crash during the restart that
+// explains it one more: more non-record lines at the end than this is not crash damage.
+const MAX_TORN_LINES = 8
+// 64 MiB: far above any torn write we produce; beyond it we refuse rather than hash a huge region.
+const MAX_TORN_BYTES = 64 * 1024 * 1024
+// The first records of a file (chain.open / file.open) carry the chain id; look this far for one.
+const CHAIN_ID_SCAN_BYTES = 4 * 1024 * 1024
+const NEWLINE = 0x0a
+
+function readRange (fd: number, start: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length)
+  let done = 0
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, start + done)
+    if (n === 0) break
+    done += n
+  }
+  return buf.subarray(0, done)
+}
+
+function tornOf (fd: number, offset: number, length: number): TornLine {
+  const sha256 = createHash('sha256').update(readRange(fd, offset, length)).digest('hex')
+  return { offset, length, sha256 }
+}
+
+interface LastRecord {
+  line: Buffer
+  parsed: ParsedRecord
+  /** Offset of the first byte after the record line's `\n`. */
+  end: number
+}
+
+/** Walk back from the end of the file to the last line that is a v1 record. */
+function findLastRecord (fd: number, size: number, file: string): LastRecord | undefined {
+  let window = Math.min(size, 1024 * 1024)
+  for (;;) {
+    const base = size - window
+    const buf = readRange(fd, base, window)
+    let lineEnd = buf.lastIndexOf(NEWLINE)
+    let nonRecordLines = buf.length - 1 > lineEnd ? 1 : 0 // bytes after the last \n
+    while (lineEnd >= 0) {
+      const prevNewline = lineEnd === 0 ? -1 : buf.lastIndexOf(NEWLINE, lineEnd - 1)
+      if (prevNewline < 0 && base > 0) break // the line starts before this window
+      const line = buf.subarray(prevNewline + 1, lineEnd)
+      const parsed = parseRecordLine(line)
+      if (parsed.ok) return { line: Buffer.from(line), parsed, end: base + lineEnd + 1 }
+      nonRecordLines++
+      if (nonRecordLines > MAX_TORN_LINES || size - (base + prevNewline + 1) > MAX_TORN_BYTES) {
+        throw new AuditChainError('PAC_TAIL_INVALID', `${file} ends with more than ${MAX_TORN_LINES} lines (or ${MAX_TORN_BYTES} bytes) that are not audit records; that is not crash damage. Refusing to continue a chain from it: move the file aside and start a new one, and verify the old file with "audit-chain verify"`)
+      }
+      lineEnd = prevNewline
+    }
+    if (base === 0) return undefined
+    window = Math.min(size, window * 2)
+  }
+}
+
+/** Find the chain id in the first records of the file. */
+function findChainId (fd: number, size: number): string | undefined {
+  const head = readRange(fd, 0, Math.min(size, CHAIN_ID_SCAN_BYTES))
+  let start = 0
+  for (;;) {
+    const end = head.indexOf(NEWLINE, start)
+    if (end < 0) return undefined
+    const parsed = parseRecordLine(head.subarray(start, end))
+    if (parsed.ok && typeof parsed.fields.chainId === 'string' && /^[0-9a-f]{32}$/.test(parsed.fields.chainId)) {
+      return parsed.fields.chainId
+    }
+    start = end + 1
+  }
+}
+
+/**
+ * Inspect `file` before writing to it. The last record must be intact (its hash, and
+ * its signature when it was made with our key): continuing from a record someone
+ * edited would put our signature under their change.
+ */
+export function readChainTail (file: string, key: SigningKey): ChainTail {
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'empty' }
+    throw new AuditChainError('PAC_DESTINATION', `cannot read existing log file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  try {
+    const size = fstatSync(fd).size
+    if (size === 0) return { kind: 'empty' }
+    const endsWithNewline = readRange(fd, size - 1, 1)[0] === NEWLINE
+    const last = findLastRecord(fd, size, file)
+    const regionStart = last?.end ?? 0
+    const regionLength = size - regionStart - (endsWithNewline ? 1 : 0)
+    const torn = regionLength > 0 ? tornOf(fd, regionStart, regionLength) : null
+    const needsNewline = regionLength > 0 && !endsWithNewline
+    if (last === undefined) {
+      if (torn === null) return { kind: 'empty' }
+      return { kind: 'fresh', torn, needsNewline }
+    }
+    const { member } = last.parsed
+    const recomputed = recordHashOfBytes(member.seq, member.prev, last.line, last.parsed.bodyEnd).toString('hex')
+    if (recomputed !== member.hash) {
+      throw new AuditChainError('PAC_TAIL_INVALID', `the last record of ${file} (seq ${member.seq}) does not match its hash: the file was modified. Refusing to continue the chain; run "audit-chain verify ${file}" and move the file aside`)
+    }
+    if (member.kid === key.kid &&
+      !verifyBytes(verifyKeyFromPublicKey(key.publicKey, 'writer'), Buffer.from(member.hash, 'hex'), member.sig)) {
+      throw new AuditChainError('PAC_TAIL_INVALID', `the last record of ${file} (seq ${member.seq}) has a bad signature: it was forged. Refusing to continue the chain; run "audit-chain verify ${file}" and move the file aside`)
+    }
+    const chainId = typeof last.parsed.fields.chainId === 'string' ? last.parsed.fields.chainId : findChainId(fd, size)
+    if (chainId === undefined) {
+      throw new AuditChainError('PAC_TAIL_INVALID', `${file} has records but no chain.open, chain.resume or file.open record near its start naming its chain; refusing to continue it`)
+    }
+    return { kind: 'existing', chainId, last: { seq: member.seq, hash: member.hash, event: last.parsed.fields.event }, torn, needsNewline }
+  } finally {
+    closeSync(fd)
+  }
+}

@@ -1,0 +1,61 @@
+/** Shared test plumbing: temp dirs, keys, child processes, reading records back. */
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fork, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { generateKeyPairPem } from '../src/format/keys.js'
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url))
+export const LOG_APP = join(ROOT, 'test/fixtures/log-app.mjs')
+
+export interface Sandbox {
+  dir: string
+  keyPath: string
+  pubPath: string
+  kid: string
+  log: string
+  cleanup: () => void
+}
+
+/** A temp dir with a fresh key pair (0600) and a log path inside `logs/`. */
+export function sandbox (): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), 'pac-test-'))
+  mkdirSync(join(dir, 'keys'), { mode: 0o700 })
+  const { privatePem, publicPem, kid } = generateKeyPairPem()
+  const keyPath = join(dir, 'keys/audit-ed25519.key')
+  const pubPath = join(dir, 'keys/audit-ed25519.pub')
+  writeFileSync(keyPath, privatePem, { mode: 0o600 })
+  writeFileSync(pubPath, publicPem)
+  return { dir, keyPath, pubPath, kid, log: join(dir, 'logs/audit.log'), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+export interface AppRun {
+  child: ChildProcess
+  exit: Promise<{ code: number | null, signal: NodeJS.Signals | null, stderr: string }>
+  message: (pred: (m: any) => boolean) => Promise<any>
+}
+
+/** Start test/fixtures/log-app.mjs with the given configuration. */
+export function startApp (cfg: Record<string, unknown>): AppRun {
+  const child = fork(LOG_APP, [JSON.stringify(cfg)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], cwd: ROOT })
+  let stderr = ''
+  child.stderr?.on('data', (d) => { stderr += String(d) })
+  const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stderr }))
+  const message = (pred: (m: any) => boolean): Promise<any> => new Promise((resolve, reject) => {
+    const onMessage = (m: any): void => { if (pred(m)) { child.off('message', onMessage); resolve(m) } }
+    child.on('message', onMessage)
+    exit.then((e) => reject(new Error(`app exited (${e.code ?? e.signal}) before the message: ${e.stderr}`)), reject)
+  })
+  return { child, exit, message }
+}
+
+export async function runApp (cfg: Record<string, unknown>): Promise<{ code: number | null, signal: NodeJS.Signals | null, stderr: string }> {
+  return await startApp(cfg).exit
+}
+
+/** Every line of a log file, parsed as JSON (throws on a line that is not). */
+export function readRecords (path: string): Array<Record<string, any>> {
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l))
+}

@@ -20,6 +20,7 @@ export type AuditChainErrorCode =
   | 'PAC_WRITE_FAILED'
   | 'PAC_CONFIG'
   | 'PAC_CLOSED'
+  | 'PAC_INPUT'
 
 export class AuditChainError extends Error {
   readonly code: AuditChainErrorCode

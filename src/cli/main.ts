@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+/**
+ * The `audit-chain` command: `keygen` and `verify`.
+ * Exit codes: 0 intact (or done), 1 problems found, 2 could not run.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { AuditChainError } from '../errors.js'
+import { verify, formatReport } from '../verify/index.js'
+import { keygen } from './keygen.js'
+import { progressBar } from './progress.js'
+
+const EXIT_OK = 0
+const EXIT_PROBLEMS = 1
+const EXIT_CANNOT_RUN = 2
+
+const USAGE = `Usage:
+  audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--require-seal] [--json] [--quiet]
+  audit-chain keygen --out DIR [--name NAME]
+  audit-chain help
+
+verify   Check audit logs written by pino-audit-chain.
+         PATH is a log file, a directory (every log file in it, grouped into chains and
+         read in seq order; its *.head.json files are used as heads), or - for stdin.
+  --key PUB        public key (SPKI PEM) records may be signed with; repeat for rotated keys
+  --head FILE      a head file (copied off the host) the log must still reach; repeatable
+  --require-seal   a chain that is neither sealed nor covered by a head is a problem, not a warning
+  --json           print one JSON report on stdout and nothing else
+  --quiet          print only the final verdict line
+  Findings are printed problems first, then warnings, each in reading order, as
+    FILE:LINE seq N  KIND — MESSAGE
+  then one line per chain and the verdict.
+  Exit status: 0 intact, 1 problems found, 2 could not run.
+
+keygen   Create an Ed25519 key pair: DIR/NAME.key (private, mode 0600, for the transport)
+         and DIR/NAME.pub (public, for auditors). Never overwrites an existing key.
+  --out DIR        directory to write to (created with mode 0700 if needed)
+  --name NAME      file name stem (default audit-ed25519)
+`
+
+class UsageError extends Error {}
+
+function parse (args: string[], options: NonNullable<ParseArgsConfig['options']>): ReturnType<typeof parseArgs> {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+}
+
+async function runVerify (args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    key: { type: 'string', short: 'k', multiple: true },
+    head: { type: 'string', multiple: true },
+    'require-seal': { type: 'boolean' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' }
+  })
+  const keys = (values.key ?? []) as string[]
+  if (positionals.length === 0) throw new UsageError('verify needs at least one PATH (a log file, a directory, or - for standard input)')
+  if (keys.length === 0) throw new UsageError('verify needs --key PUB: the public key the log was signed with (written by "audit-chain keygen")')
+  const json = values.json === true
+  const progress = progressBar(process.stderr, !json && values.quiet !== true)
+  let report
+  try {
+    report = await verify(positionals, {
+      keys,
+      heads: (values.head ?? []) as string[],
+      requireSeal: values['require-seal'] === true,
+      onProgress: progress.update
+    })
+  } finally {
+    progress.done()
+  }
+  process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, { quiet: values.quiet === true }))
+  return report.ok ? EXIT_OK : EXIT_PROBLEMS
+}
+
+function runKeygen (args: string[]): number {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string', short: 'o' },
+    name: { type: 'string' }
+  })
+  if (positionals.length > 0) throw new UsageError(`keygen takes no positional arguments (got ${positionals.join(' ')}); use --out DIR`)
+  if (typeof values.out !== 'string' || values.out.length === 0) throw new UsageError('keygen needs --out DIR: where to write the key pair')
+  const result = keygen(values.out, typeof values.name === 'string' ? values.name : undefined)
+  process.stdout.write(`key id      ${result.kid}
+private key ${result.privatePath}  (mode 0600: give it to the transport only, keep it off the log host's shared paths)
+public key  ${result.publicPath}  (give it to auditors: audit-chain verify LOGS --key ${result.publicPath})
+`)
+  return EXIT_OK
+}
+
+async function main (argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    switch (command) {
+      case 'verify': return await runVerify(rest)
+      case 'keygen': return runKeygen(rest)
+      case 'help': case '--help': case '-h':
+        process.stdout.write(USAGE)
+        return EXIT_OK
+      case undefined:
+        process.stderr.write(USAGE)
+        return EXIT_CANNOT_RUN
+      default:
+        throw new UsageError(`unknown command "${command}"`)
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`audit-chain: ${err.message} (see "audit-chain --help")\n`)
+      return EXIT_CANNOT_RUN
+    }
+    if (err instanceof AuditChainError) {
+      process.stderr.write(`audit-chain: ${err.message}\n`)
+      return EXIT_CANNOT_RUN
+    }
+    // Anything else is a bug of ours; still one line, never a stack trace for users.
+    process.stderr.write(`audit-chain: internal error: ${(err as Error)?.message ?? String(err)}\n`)
+    return EXIT_CANNOT_RUN
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))

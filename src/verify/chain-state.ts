@@ -1,0 +1,303 @@
+/**
+ * The per-chain state machine of FORMAT.md §7: given the records of one chain in
+ * reading order, each already checked on its own (§4), decide how it sits in the
+ * sequence. Memory is bounded by the window, not by the number of records.
+ */
+import type { ChainMember } from '../format/record.js'
+import type { Finding, ChainSummary } from './report.js'
+import type { HeadBook, HeadWatch } from './heads.js'
+
+/**
+ * How far back (in seqs) the verifier remembers records: swapped lines and
+ * duplicates within this distance are recognised as such; a gap still open when it
+ * falls out of the window is reported as missing. 4096 seqs × ~200 bytes is < 1 MB.
+ */
+export const DEFAULT_WINDOW = 4096
+
+type Emit = (f: Omit<Finding, 'severity'>) => void
+
+/** One record line, as the chain sees it. */
+export interface ChainRecord {
+  file: string
+  line: number
+  member: ChainMember
+  fields: Record<string, unknown>
+  /** True when the record failed §4 (modified, unknown key, bad signature); already reported. */
+  failed: boolean
+}
+
+interface Slot {
+  hash: string
+  prev: string
+  failed: boolean
+  file: string
+  line: number
+}
+
+/** Seqs `from … to` (inclusive) not seen yet, noticed at `file:line`. */
+interface Gap {
+  from: number
+  to: number
+  file: string
+  line: number
+}
+
+function eventOf (fields: Record<string, unknown>): string | undefined {
+  return typeof fields.event === 'string' ? fields.event : undefined
+}
+
+function isoTime (value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return undefined
+  const d = new Date(value)
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString()
+}
+
+function range (from: number, to: number): string {
+  return from === to ? `seq ${from}` : `seqs ${from}–${to} (${to - from + 1} records)`
+}
+
+export class ChainState {
+  chainId: string | null
+  private firstSeq = -1
+  private lastSeq = -1
+  private records = 0
+  private files: string[] = []
+  private window = new Map<number, Slot>()
+  private gaps: Gap[] = []
+  /** The accepted chain.close the chain currently ends with. */
+  private seal: { seq: number, hash: string, file: string, line: number } | null = null
+  /** Seq of the current writer's chain.open / chain.resume. */
+  private writerStart: number | undefined
+  private firstTime: string | undefined
+  private lastTime: string | undefined
+  private heads: ReadonlyMap<number, HeadWatch[]> = new Map()
+
+  constructor (
+    chainId: string | null,
+    private readonly emit: Emit,
+    private readonly headBook: HeadBook,
+    private readonly windowSize = DEFAULT_WINDOW
+  ) {
+    this.chainId = chainId
+    if (chainId !== null) this.heads = headBook.forChain(chainId)
+  }
+
+  get hasRecords (): boolean { return this.records > 0 }
+
+  /** Name the chain once a record tells its id (standard input, or a file without its opening record). */
+  learnId (chainId: string): void {
+    if (this.chainId !== null) return
+    this.chainId = chainId
+    this.heads = this.headBook.forChain(chainId)
+  }
+
+  /** True when the chain ends with a seal right now. */
+  get isSealed (): boolean { return this.seal !== null }
+  get sealSeq (): number | undefined { return this.seal?.seq }
+
+  noteFile (file: string): void {
+    if (this.files.at(-1) !== file) this.files.push(file)
+  }
+
+  /** Place one record in the chain. */
+  add (r: ChainRecord): void {
+    this.records++
+    this.noteFile(r.file)
+    const { seq } = r.member
+    if (this.window.size === 0 && this.lastSeq < 0) {
+      this.first(r)
+      return
+    }
+    if (this.seal !== null && !this.continuesSeal(r)) {
+      const seal = this.seal
+      this.seal = null
+      this.emit({ kind: 'after-seal', file: r.file, line: r.line, seq, message: `a record follows the chain's seal (chain.close at seq ${seal.seq}, ${seal.file}:${seal.line}); only a linked chain.resume of the same chain may follow a seal, so this was appended afterwards` })
+      // Keep linking past it, but let it claim nothing else.
+      if (seq === this.lastSeq + 1) this.accept(r)
+      return
+    }
+    if (seq === this.lastSeq + 1) {
+      const before = this.window.get(this.lastSeq)
+      if (before !== undefined && r.member.prev !== before.hash && !before.failed && !r.failed) {
+        this.emit({ kind: 'broken-link', file: r.file, line: r.line, seq, message: `the record's prev does not match the hash of seq ${this.lastSeq} (${before.file}:${before.line}): the chain is broken here, records were replaced` })
+      }
+      this.accept(r)
+    } else if (seq > this.lastSeq + 1) {
+      // A record that failed its checks and claims a seq far ahead is not trusted to
+      // move the chain: it would turn every later genuine record into a reorder.
+      if (r.failed) return
+      this.gaps.push({ from: this.lastSeq + 1, to: seq - 1, file: r.file, line: r.line })
+      this.accept(r)
+    } else {
+      this.behind(r)
+    }
+  }
+
+  /** The first record of the chain. */
+  private first (r: ChainRecord): void {
+    const { seq } = r.member
+    this.firstSeq = seq
+    if (seq > 0 && !this.startExplained(seq)) {
+      this.emit({ kind: 'missing-start', file: r.file, line: r.line, seq, message: `the chain's first record has seq ${seq}, not 0: records 0–${seq - 1} (its beginning) are not there, and nothing explains why` })
+    }
+    this.accept(r)
+  }
+
+  /**
+   * Whether something legitimately explains a chain starting at `seq`. Nothing does
+   * yet: a `retention.prune` record (FORMAT.md §5.4) will, once its body is specified.
+   */
+  private startExplained (_seq: number): boolean {
+    return false
+  }
+
+  private continuesSeal (r: ChainRecord): boolean {
+    const seal = this.seal
+    if (seal === null) return true
+    return !r.failed && eventOf(r.fields) === 'chain.resume' && r.fields.chainId === this.chainId &&
+      r.member.seq === seal.seq + 1 && r.member.prev === seal.hash
+  }
+
+  /** A record with seq ≤ the highest seen. */
+  private behind (r: ChainRecord): void {
+    const { seq, hash } = r.member
+    const gapIndex = this.gaps.findIndex((g) => g.from <= seq && seq <= g.to)
+    if (gapIndex >= 0) {
+      const gap = this.gaps[gapIndex]
+      this.emit({ kind: 'reordered', file: r.file, line: r.line, seq, message: `the record is out of order: seq ${seq} comes after seq ${this.lastSeq} (its place was before ${gap.file}:${gap.line}); lines were moved` })
+      this.closeGap(gapIndex, seq)
+      this.occupy(r)
+      this.checkNeighbours(r)
+      return
+    }
+    // Its own failure is already reported; it has no claim on a seq.
+    if (r.failed) return
+    const slot = this.window.get(seq)
+    if (slot === undefined) {
+      this.emit({ kind: 'inserted', file: r.file, line: r.line, seq, message: `a record with seq ${seq} appears after seq ${this.lastSeq}, long after its place in the chain: it was inserted (or copied) here` })
+    } else if (slot.hash === hash) {
+      this.emit({ kind: 'duplicate', file: r.file, line: r.line, seq, message: `the record repeats seq ${seq} already read at ${slot.file}:${slot.line} (same hash): the line was duplicated` })
+    } else if (slot.failed) {
+      this.emit({ kind: 'inserted', file: slot.file, line: slot.line, seq, message: `this line claims seq ${seq} but failed its checks, and a validly signed record with seq ${seq} follows at ${r.file}:${r.line}: this line was inserted (forged)` })
+      this.occupy(r)
+    } else {
+      this.emit({ kind: 'inserted', file: r.file, line: r.line, seq, message: `a different record with seq ${seq} was already read at ${slot.file}:${slot.line}: this one was inserted` })
+    }
+  }
+
+  /** A record that filled a gap: check it against the neighbours it now sits between. */
+  private checkNeighbours (r: ChainRecord): void {
+    const { seq, prev, hash } = r.member
+    const before = this.window.get(seq - 1)
+    if (before !== undefined && !before.failed && !r.failed && before.hash !== prev) {
+      this.emit({ kind: 'broken-link', file: r.file, line: r.line, seq, message: `the record's prev does not match the hash of seq ${seq - 1} (${before.file}:${before.line}): the chain is broken here` })
+    }
+    const after = this.window.get(seq + 1)
+    if (after !== undefined && !after.failed && !r.failed && after.prev !== hash) {
+      this.emit({ kind: 'broken-link', file: after.file, line: after.line, seq: seq + 1, message: `the record's prev does not match the hash of seq ${seq} (${r.file}:${r.line}): the chain is broken here` })
+    }
+  }
+
+  private closeGap (index: number, seq: number): void {
+    const gap = this.gaps[index]
+    if (gap.from === gap.to) {
+      this.gaps.splice(index, 1)
+    } else if (seq === gap.from) {
+      gap.from++
+    } else if (seq === gap.to) {
+      gap.to--
+    } else {
+      this.gaps.splice(index + 1, 0, { ...gap, from: seq + 1 })
+      gap.to = seq - 1
+    }
+  }
+
+  /** Make `r` the record at its seq (a later valid record can still replace a failed one). */
+  private occupy (r: ChainRecord): void {
+    const { seq, hash, prev } = r.member
+    this.window.set(seq, { hash, prev, failed: r.failed, file: r.file, line: r.line })
+    for (const w of this.heads.get(seq) ?? []) w.found = { hash, file: r.file, line: r.line }
+  }
+
+  /** `r` becomes the newest record of the chain. */
+  private accept (r: ChainRecord): void {
+    const { seq } = r.member
+    this.occupy(r)
+    this.advance(seq)
+    // Whatever follows a seal (here only a linked chain.resume, checked before) ends it.
+    this.seal = null
+    if (r.failed) return
+    const time = isoTime(r.fields.time)
+    if (time !== undefined) {
+      this.firstTime ??= time
+      this.lastTime = time
+    }
+    const event = eventOf(r.fields)
+    if (event === 'chain.open' || event === 'chain.resume') this.writerStart = seq
+    if (event === 'chain.close') this.sealed(r)
+  }
+
+  private sealed (r: ChainRecord): void {
+    const { seq, hash } = r.member
+    this.seal = { seq, hash, file: r.file, line: r.line }
+    // Counted by seq: a deleted line is already a `missing`; this catches a seal whose
+    // writer's opening record is not where the seal says it is.
+    const claimed = r.fields.records
+    if (this.writerStart !== undefined) {
+      const actual = seq - this.writerStart + 1
+      if (claimed !== actual) {
+        this.emit({ kind: 'count-mismatch', file: r.file, line: r.line, seq, message: `the seal says its writer wrote ${String(claimed)} records, but ${actual} records lie between its chain.open/chain.resume (seq ${this.writerStart}) and the seal: records of that writer were removed or added` })
+      }
+    }
+    this.writerStart = undefined
+  }
+
+  private advance (seq: number): void {
+    const previous = this.lastSeq
+    this.lastSeq = seq
+    const oldest = seq - this.windowSize
+    if (seq - previous > this.windowSize) {
+      for (const key of this.window.keys()) if (key <= oldest) this.window.delete(key)
+    } else {
+      for (let s = Math.max(previous - this.windowSize, 0); s <= oldest; s++) this.window.delete(s)
+    }
+    while (this.gaps.length > 0 && this.gaps[0].to <= oldest) this.reportGap(this.gaps.shift() as Gap)
+  }
+
+  private reportGap (gap: Gap): void {
+    this.emit({ kind: 'missing', file: gap.file, line: gap.line, seq: gap.from, message: `${range(gap.from, gap.to)} ${gap.from === gap.to ? 'is' : 'are'} not in the log before this line: lines were deleted (or a file of the chain is missing)` })
+  }
+
+  /** The chain has ended: report what is still open and summarise. */
+  finish (requireSeal: boolean): ChainSummary {
+    for (const gap of this.gaps) this.reportGap(gap)
+    this.gaps = []
+    const anchoredSeq = this.chainId === null ? undefined : this.headBook.settle(this.chainId, this.lastSeq, this.emit)
+    let unanchored = 0
+    const file = this.files.at(-1) ?? '-'
+    if (this.records > 0 && this.seal === null) {
+      unanchored = this.lastSeq - (anchoredSeq ?? this.firstSeq - 1)
+      if (unanchored > 0) {
+        const anchor = anchoredSeq === undefined ? 'no head file covers any of it' : `the newest head file names seq ${anchoredSeq}`
+        this.emit({
+          kind: 'unsealed',
+          file,
+          seq: this.lastSeq,
+          message: `the chain does not end with a seal (chain.close) and ${anchor}: the last ${unanchored} record${unanchored === 1 ? '' : 's'} are unanchored; the log may still be live, or its end may have been cut off${requireSeal ? ' (a seal is required)' : ''}`
+        })
+      } else {
+        unanchored = 0
+      }
+    }
+    return {
+      chainId: this.chainId,
+      firstSeq: this.firstSeq,
+      lastSeq: this.lastSeq,
+      records: this.records,
+      files: this.files,
+      sealed: this.seal !== null,
+      ...(this.firstTime !== undefined ? { firstTime: this.firstTime, lastTime: this.lastTime } : {}),
+      unanchored
+    }
+  }
+}

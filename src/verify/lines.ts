@@ -1,0 +1,91 @@
+/**
+ * Splitting a byte stream into lines (FORMAT.md §1: a line is the bytes before a
+ * `\n`), in constant memory: at most one line is held, and a line longer than the
+ * limit is counted and skipped, never buffered.
+ */
+
+/** 64 MiB: the largest torn region a writer will set aside (FORMAT.md §5.2); no record we write comes near it. */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
+
+// 1 MiB reads: large enough that per-chunk overhead vanishes, small enough to keep memory flat.
+export const READ_CHUNK_BYTES = 1024 * 1024
+
+const NEWLINE = 0x0a
+
+/** One line of input. */
+export interface InputLine {
+  /** 1-based line number in its file. */
+  number: number
+  /** Byte offset of the line's first byte in its file. */
+  offset: number
+  /** Length in bytes, without the `\n`. */
+  length: number
+  /**
+   * The line's bytes without its `\n`, or `undefined` when the line is longer than
+   * the limit (it was skipped). Only valid during the callback: it may be a view
+   * into a read buffer that is reused afterwards.
+   */
+  bytes: Buffer | undefined
+  /** False for a last line with no `\n` after it: a candidate torn line. */
+  terminated: boolean
+}
+
+/** Return `false` from the callback to stop reading early. */
+export type LineHandler = (line: InputLine) => void | boolean
+
+/**
+ * Call `onLine` for every line of `source`, in order. `onChunk` is told how many
+ * bytes were consumed after each chunk (for progress).
+ */
+export async function forEachLine (
+  source: AsyncIterable<Buffer | string>,
+  maxLineBytes: number,
+  onLine: LineHandler,
+  onChunk?: (bytes: number) => void
+): Promise<void> {
+  let parts: Buffer[] = []
+  let partLength = 0
+  let tooLong = false
+  let number = 1
+  let lineStart = 0
+
+  const emit = (last: Buffer | undefined, terminated: boolean): boolean => {
+    const length = partLength + (last?.length ?? 0)
+    let bytes: Buffer | undefined
+    if (!tooLong && length <= maxLineBytes) {
+      if (parts.length === 0) bytes = last ?? Buffer.alloc(0)
+      else bytes = Buffer.concat(last === undefined ? parts : [...parts, last], length)
+    }
+    const more = onLine({ number, offset: lineStart, length, bytes, terminated })
+    parts = []
+    partLength = 0
+    tooLong = false
+    number++
+    lineStart += length + 1
+    return more !== false
+  }
+
+  for await (const data of source) {
+    const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+    let start = 0
+    for (;;) {
+      const end = chunk.indexOf(NEWLINE, start)
+      if (end < 0) break
+      if (!emit(chunk.subarray(start, end), true)) return
+      start = end + 1
+    }
+    if (start < chunk.length) {
+      const rest = chunk.length - start
+      if (!tooLong && partLength + rest > maxLineBytes) {
+        // Drop what we held: from here on the line is only counted.
+        tooLong = true
+        parts = []
+      }
+      // Copy: the stream may reuse its buffer, and we keep this piece past the chunk.
+      if (!tooLong) parts.push(Buffer.from(chunk.subarray(start)))
+      partLength += rest
+    }
+    onChunk?.(chunk.length)
+  }
+  if (partLength > 0) emit(undefined, false)
+}

@@ -1,0 +1,133 @@
+/**
+ * Reading the files of one chain, one after another, line by line: each line is
+ * checked on its own (§4), runs of non-record lines are held until the next record
+ * says whether they are a torn region, and records go to their chain's state (§7).
+ */
+import { createReadStream } from 'node:fs'
+import { AuditChainError } from '../errors.js'
+import { CONTROL_EVENTS } from '../format/body.js'
+import { isTornLine } from '../format/control.js'
+import type { VerifyKey } from '../format/keys.js'
+import { ChainState } from './chain-state.js'
+import type { HeadBook } from './heads.js'
+import type { InputGroup, InputSource } from './inputs.js'
+import { forEachLine, READ_CHUNK_BYTES, type InputLine } from './lines.js'
+import { checkLine } from './record-check.js'
+import type { ChainSummary, Finding } from './report.js'
+import { TornRegion, type HeldLine } from './torn.js'
+
+type Emit = (f: Omit<Finding, 'severity'>) => void
+
+export interface GroupContext {
+  keyring: ReadonlyMap<string, VerifyKey>
+  heads: HeadBook
+  emit: Emit
+  maxLineBytes: number
+  requireSeal: boolean
+  windowSize?: number
+  stdin?: NodeJS.ReadableStream
+  onBytes: (n: number) => void
+}
+
+export interface GroupResult {
+  chains: ChainSummary[]
+  records: number
+  files: string[]
+}
+
+function openSource (source: InputSource, stdin: NodeJS.ReadableStream | undefined): AsyncIterable<Buffer | string> {
+  if (source.kind === 'stdin') return (stdin ?? process.stdin) as AsyncIterable<Buffer | string>
+  return createReadStream(source.path, { highWaterMark: READ_CHUNK_BYTES })
+}
+
+function malformedMessage (held: HeldLine, atEnd: boolean): string {
+  if (!held.terminated && atEnd) {
+    return `the last line is incomplete (no newline) and not a record (${held.detail}): a torn last line, as a crash mid-write leaves, not yet explained by a restart (chain.resume)`
+  }
+  return `the line is not an audit record (${held.detail}) and no restart record explains it as a torn line`
+}
+
+/** Read every file of `group`; returns the summaries of the chains found in it. */
+export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<GroupResult> {
+  const { emit } = ctx
+  const current = new ChainState(group.chainId, emit, ctx.heads, ctx.windowSize)
+  let records = 0
+  const files: string[] = []
+
+  for (const source of group.sources) {
+    const file = source.path
+    files.push(file)
+    current.noteFile(file)
+    const torn = new TornRegion()
+    let fileRecords = 0
+
+    const reportHeld = (held: HeldLine[], atEnd: boolean): void => {
+      for (const h of held) {
+        if (current.isSealed && (h.terminated || !atEnd)) {
+          emit({ kind: 'after-seal', file: h.file, line: h.line, message: `a line that is not a record (${h.detail}) follows the chain's seal (chain.close at seq ${String(current.sealSeq)}): bytes were appended after the log was closed` })
+        } else {
+          emit({ kind: 'malformed', file: h.file, line: h.line, message: malformedMessage(h, atEnd) })
+        }
+      }
+    }
+
+    const onLine = (line: InputLine): void => {
+      if (line.bytes === undefined) {
+        reportHeld(torn.held, false)
+        torn.reset()
+        emit({ kind: 'line-too-long', file, line: line.number, message: `the line is ${line.length} bytes long, more than the ${ctx.maxLineBytes}-byte limit; it was skipped unread (no record is that long, so it is not one the writer produced)` })
+        return
+      }
+      const checked = checkLine(line.bytes, ctx.keyring)
+      if (checked.kind === 'not-record') {
+        const held: HeldLine = { file, line: line.number, offset: line.offset, length: line.length, detail: checked.detail, terminated: line.terminated }
+        reportHeld(torn.add(held, line.bytes), false)
+        return
+      }
+      records++
+      fileRecords++
+      const { member, fields, failure } = checked
+      const event = typeof fields.event === 'string' ? fields.event : undefined
+      const chainId = typeof fields.chainId === 'string' ? fields.chainId : undefined
+
+      // Held non-record lines: a torn region if this (valid) restart record describes them.
+      if (!torn.isEmpty) {
+        const description = fields.torn
+        if (failure === null && (event === 'chain.resume' || event === 'chain.open') && isTornLine(description) && torn.matches(description)) {
+          const first = torn.held[0]
+          const where = description.offset === torn.offset ? `at byte offset ${torn.offset}` : `at byte offset ${torn.offset} (the restart record says ${description.offset})`
+          emit({ kind: 'torn', file, line: first.line, message: `${torn.held.length === 1 ? 'an incomplete line' : `${torn.held.length} incomplete lines`} (${torn.byteLength} bytes ${where}) left by a crash, set aside and described by the ${event} record at line ${line.number}; nothing was lost that had been written completely` })
+        } else {
+          reportHeld(torn.held, false)
+        }
+      }
+      torn.reset()
+      if (failure !== null) emit({ kind: failure.kind, file, line: line.number, seq: member.seq, message: failure.message })
+
+      if (failure === null && chainId !== undefined && event !== undefined && CONTROL_EVENTS.has(event)) {
+        if (current.chainId === null) {
+          current.learnId(chainId)
+        } else if (chainId !== current.chainId) {
+          // A validly signed control record of another chain (same key): copied in from
+          // another log. It is not placed in this chain, so it costs one finding only.
+          emit({ kind: 'inserted', file, line: line.number, seq: member.seq, message: `this ${event} record belongs to chain ${chainId}, not to chain ${current.chainId} whose file this is: it was copied in from another log` })
+          return
+        }
+      }
+      current.add({ file, line: line.number, member, fields, failed: failure !== null })
+    }
+
+    try {
+      await forEachLine(openSource(source, ctx.stdin), ctx.maxLineBytes, onLine, ctx.onBytes)
+    } catch (err) {
+      throw new AuditChainError('PAC_INPUT', `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+    }
+    // A torn region is explained only within its file (a restart resumes the same file).
+    reportHeld(torn.held, true)
+    if (fileRecords === 0) {
+      emit({ kind: 'empty', file, message: 'the file holds no audit record at all: it was emptied, or it is not an audit log' })
+    }
+  }
+
+  return { chains: current.hasRecords ? [current.finish(ctx.requireSeal)] : [], records, files }
+}

@@ -1,0 +1,119 @@
+/**
+ * What `verify` returns, and how it reads to a person.
+ */
+
+/**
+ * The kinds of finding, exactly those of FORMAT.md §7 (plus `line-too-long`).
+ * `torn` is always a warning; `unsealed` is a warning unless a seal is required.
+ */
+export type FindingKind =
+  | 'malformed'
+  | 'torn'
+  | 'modified'
+  | 'unknown-key'
+  | 'bad-signature'
+  | 'broken-link'
+  | 'missing'
+  | 'reordered'
+  | 'duplicate'
+  | 'inserted'
+  | 'missing-start'
+  | 'after-seal'
+  | 'count-mismatch'
+  | 'empty'
+  | 'head-mismatch'
+  | 'bad-head'
+  | 'unsealed'
+  | 'line-too-long'
+
+export type Severity = 'problem' | 'warning'
+
+/** One thing the verifier found, located as precisely as it can be. */
+export interface Finding {
+  kind: FindingKind
+  severity: Severity
+  /** The log file (as given or found), `<stdin>`, or the head file for head findings. */
+  file: string
+  /** 1-based line number in `file`, when the finding is about one line. */
+  line?: number
+  /** The record's sequence number, when known. */
+  seq?: number
+  /** What happened and what it means, as a sentence. */
+  message: string
+}
+
+/** One chain as the verifier saw it. */
+export interface ChainSummary {
+  /** The chain's id from its control records; `null` if no record named it. */
+  chainId: string | null
+  /** Seq of the chain's first record read, and the highest seq read (-1 when it has no record). */
+  firstSeq: number
+  lastSeq: number
+  /** Record lines read for this chain (including ones that failed their checks). */
+  records: number
+  /** Its files, in the order they were read (by first seq). */
+  files: string[]
+  /** True when the chain ends with a valid `chain.close`. */
+  sealed: boolean
+  /** `time` of the first and last valid records, ISO 8601, when the records carry one. */
+  firstTime?: string
+  lastTime?: string
+  /** Records after the newest head that vouches for them, when the chain is not sealed; else 0. */
+  unanchored: number
+}
+
+/** The verdict and everything behind it. */
+export interface VerifyReport {
+  /** True when there are no problems (warnings do not change the verdict). */
+  ok: boolean
+  problems: Finding[]
+  warnings: Finding[]
+  chains: ChainSummary[]
+  /** Record lines read in all. */
+  records: number
+  /** Every log file read, in the order read. */
+  files: string[]
+  durationMs: number
+}
+
+function plural (n: number, word: string, words = `${word}s`): string {
+  return `${n} ${n === 1 ? word : words}`
+}
+
+/** `file:line seq N  kind — message` (the parts that are unknown are left out). */
+export function formatFinding (f: Finding): string {
+  const where = f.line === undefined ? f.file : `${f.file}:${f.line}`
+  const seq = f.seq === undefined ? '' : ` seq ${f.seq}`
+  return `${where}${seq}  ${f.kind} — ${f.message}`
+}
+
+export function formatChain (c: ChainSummary): string {
+  const id = c.chainId ?? '(no chain id found)'
+  const range = c.records === 0 ? 'no records' : `seq ${c.firstSeq}–${c.lastSeq}, ${plural(c.records, 'record')}`
+  const state = c.sealed ? 'sealed' : c.unanchored > 0 ? `not sealed, ${plural(c.unanchored, 'record')} unanchored` : 'not sealed, anchored by a head file'
+  const time = c.firstTime !== undefined && c.lastTime !== undefined ? `, ${c.firstTime} → ${c.lastTime}` : ''
+  return `chain ${id}: ${range} in ${plural(c.files.length, 'file')}, ${state}${time}`
+}
+
+/** The one-line verdict, e.g. `INTACT: 10002 records in 1 chain (1 file), 0 problems, 1 warning`. */
+export function formatVerdict (r: VerifyReport): string {
+  const verdict = r.ok ? 'INTACT' : 'PROBLEMS FOUND'
+  return `${verdict}: ${plural(r.records, 'record')} in ${plural(r.chains.length, 'chain')} (${plural(r.files.length, 'file')}), ${plural(r.problems.length, 'problem')}, ${plural(r.warnings.length, 'warning')}`
+}
+
+/**
+ * The whole human report: problems first, then warnings, each in the order they were
+ * found (which is reading order, except gaps and chain-end findings, reported when
+ * the chain ends); then one line per chain and the verdict.
+ */
+export function formatReport (r: VerifyReport, options: { quiet?: boolean } = {}): string {
+  const out: string[] = []
+  if (options.quiet !== true) {
+    for (const f of r.problems) out.push(formatFinding(f))
+    for (const f of r.warnings) out.push(formatFinding(f))
+    if (out.length > 0) out.push('')
+    for (const c of r.chains) out.push(formatChain(c))
+  }
+  out.push(formatVerdict(r))
+  return out.join('\n') + '\n'
+}

@@ -6,8 +6,11 @@ import auditChainTransportWorker from './transport/worker.js'
 
 export default auditChainTransportWorker
 export { auditChainTransport, transportTarget } from './transport/spawn.js'
+export { closeAuditTransport, type TransportStream } from './transport/close.js'
 export type { AuditTransportOptions, FsyncMode } from './transport/options.js'
 export { AuditChainError, hasCode, type AuditChainErrorCode } from './errors.js'
 export { parseRecordLine, recordLine, recordHash, chainMemberText, GENESIS_PREV, type ChainMember } from './format/record.js'
 export { keyIdOf, generateKeyPairPem } from './format/keys.js'
 export type { ChainHead } from './format/head.js'
+export * from './audit/index.js'
+export { verify, formatReport, type VerifyOptions, type VerifyReport, type Finding, type FindingKind, type ChainSummary } from './verify/index.js'

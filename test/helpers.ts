@@ -39,7 +39,7 @@ export interface AppRun {
 
 /** Start test/fixtures/log-app.mjs with the given configuration. */
 export function startApp (cfg: Record<string, unknown>): AppRun {
-  const child = fork(LOG_APP, [JSON.stringify(cfg)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], cwd: ROOT })
+  const child = fork(LOG_APP, [JSON.stringify(cfg)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], cwd: ROOT, execArgv: [] })
   let stderr = ''
   child.stderr?.on('data', (d) => { stderr += String(d) })
   const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stderr }))

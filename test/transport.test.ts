@@ -10,15 +10,10 @@ import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
 import pino from 'pino'
 import { auditChainTransport } from '../src/transport/spawn.js'
+import { closeAuditTransport } from '../src/transport/close.js'
 import { hasCode } from '../src/errors.js'
 import { verify } from '../src/verify/index.js'
 import { readRecords, runApp, sandbox, startApp, ROOT } from './helpers.js'
-
-async function closeTransport (transport: ReturnType<typeof auditChainTransport>): Promise<void> {
-  const closed = once(transport, 'close')
-  transport.end()
-  await closed
-}
 
 test('an app that logs 10,000 records and exits normally leaves an intact, sealed chain', async (t) => {
   const box = sandbox()
@@ -72,7 +67,7 @@ test('target: "pino-audit-chain" resolves from a separate app directory through 
     logger.info({ event: 'login', user: 'ada' }, 'user logged in')
   `)
   const { fork } = await import('node:child_process')
-  const child = fork(join(app, 'index.js'), { cwd: app, stdio: 'pipe' })
+  const child = fork(join(app, 'index.js'), { cwd: app, stdio: 'pipe', execArgv: [] })
   let stderr = ''
   child.stderr?.on('data', (d) => { stderr += String(d) })
   const [code] = await once(child, 'exit')
@@ -164,7 +159,7 @@ test('logger.flush(cb) calls back when the records are in the file', async (t) =
   await new Promise<void>((resolve, reject) => logger.flush((err) => { err ? reject(err) : resolve() }))
   const records = readRecords(box.log)
   assert.equal(records.filter((r) => r.msg === 'flush me').length, 500)
-  await closeTransport(transport)
+  await closeAuditTransport(transport)
   assert.equal(readRecords(box.log).at(-1)?.event, 'chain.close')
 })
 
@@ -186,7 +181,7 @@ test('odd input is written, verifiable, and the user\'s data is not lost', async
   ]
   const transport = auditChainTransport({ destination: box.log, privateKeyPath: box.keyPath })
   for (const line of inputs) transport.write(line + '\n')
-  await closeTransport(transport)
+  await closeAuditTransport(transport)
   const records = readRecords(box.log).slice(1, -1)
   assert.equal(records.length, inputs.length)
   assert.equal(records[0].wrapped, 'not-json')

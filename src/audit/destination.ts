@@ -1,0 +1,55 @@
+/**
+ * Where audit records go: the hash-chained, signed transport (one pino worker),
+ * or — only when the policy sets `hash_chain_enabled: false` — pino's plain
+ * `pino/file` transport, which is not tamper-evident.
+ */
+import { join } from 'node:path'
+import pino from 'pino'
+import { AuditChainError } from '../errors.js'
+import type { AuditConfig } from '../config/types.js'
+import { auditChainTransport } from '../transport/spawn.js'
+import type { AuditTransportOptions } from '../transport/options.js'
+
+export type { TransportStream } from '../transport/close.js'
+import type { TransportStream } from '../transport/close.js'
+
+/** Name of the current log file inside `storage_location`. */
+export const LOG_FILE_NAME = 'audit.log'
+
+let warnedUnchained = false
+
+function warnUnchainedOnce (destination: string): void {
+  if (warnedUnchained) return
+  warnedUnchained = true
+  process.emitWarning(
+    `hash_chain_enabled is false: audit records are written to ${destination} as plain pino lines, ` +
+    'without hash chain or signature. Nothing will detect edits, deletions or truncation of this log.',
+    { code: 'PAC_UNCHAINED' }
+  )
+}
+
+/** The transport options the policy implies, with the caller's overrides on top. */
+export function chainOptions (config: AuditConfig, overrides: Partial<AuditTransportOptions> = {}): AuditTransportOptions {
+  const options: AuditTransportOptions = { destination: join(config.storageLocation, LOG_FILE_NAME) }
+  // An explicit key (path or PEM) from the caller replaces the policy's key path.
+  if (config.privateKeyPath !== undefined && overrides.privateKey === undefined && overrides.privateKeyPath === undefined) {
+    options.privateKeyPath = config.privateKeyPath
+  }
+  Object.assign(options, overrides)
+  if (options.privateKeyPath === undefined && options.privateKey === undefined) {
+    const where = config.source !== undefined ? `in ${config.source}` : 'in the audit policy'
+    throw new AuditChainError('PAC_CONFIG', `no signing key: set signing.private_key_path ${where}, or pass transport.privateKeyPath or transport.privateKey to createAuditLogger (create a key with "npx audit-chain keygen --out <dir>")`)
+  }
+  return options
+}
+
+/** Start the transport the policy asks for; bad options or keys throw here, in the caller's thread. */
+export function openDestination (config: AuditConfig, overrides?: Partial<AuditTransportOptions>): { stream: TransportStream, destination: string } {
+  if (!config.hashChainEnabled) {
+    const destination = join(config.storageLocation, LOG_FILE_NAME)
+    warnUnchainedOnce(destination)
+    return { stream: pino.transport({ target: 'pino/file', options: { destination, mkdir: true } }), destination }
+  }
+  const options = chainOptions(config, overrides)
+  return { stream: auditChainTransport(options), destination: options.destination }
+}

@@ -1,0 +1,59 @@
+/**
+ * Turning schema issues into messages a person can act on: the file, the key path,
+ * what was found there and what was expected.
+ */
+import type { z } from 'zod'
+import { KNOWN_KEYS } from './schema.js'
+import { closestKey } from './suggest.js'
+
+type Issue = z.core.$ZodIssue
+
+/** `a.b.c`, or `(top level)` for the document itself. */
+export function keyPath (path: ReadonlyArray<PropertyKey>): string {
+  return path.length === 0 ? '(top level)' : path.map(String).join('.')
+}
+
+function valueAt (doc: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let value = doc
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined
+    value = (value as Record<PropertyKey, unknown>)[key]
+  }
+  return value
+}
+
+/** A short description of a YAML value as the user wrote it. */
+export function describeFound (value: unknown): string {
+  if (value === undefined) return 'nothing (the key is missing)'
+  if (value === null) return 'an empty value (null)'
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object') return 'a mapping'
+  return String(value)
+}
+
+function knownKeysAt (path: ReadonlyArray<PropertyKey>): readonly string[] {
+  if (path.length === 0) return KNOWN_KEYS['']
+  if (path.length === 2 && path[0] === 'alert_thresholds') return KNOWN_KEYS['alert_thresholds.*']
+  return KNOWN_KEYS[path.map(String).join('.')] ?? []
+}
+
+/** One line per issue, each naming `where` (the file) and the key path. */
+export function issueMessages (where: string, doc: unknown, issues: readonly Issue[]): string[] {
+  const lines: string[] = []
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(issue.path)
+      for (const key of issue.keys) {
+        const full = keyPath([...issue.path, key])
+        const guess = closestKey(key, known)
+        const hint = guess !== undefined ? ` (did you mean "${guess}"?)` : ''
+        lines.push(`${where}: unknown key ${full}${hint}; expected one of: ${known.join(', ')}`)
+      }
+      continue
+    }
+    const found = describeFound(valueAt(doc, issue.path))
+    lines.push(`${where}: key ${keyPath(issue.path)}: expected ${issue.message}, found ${found}`)
+  }
+  return lines
+}

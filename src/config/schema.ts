@@ -1,0 +1,86 @@
+/**
+ * The policy file's schema (zod). Each schema's error text is the "expected" half
+ * of a message; `errors.ts` adds the file, the key path and what was found.
+ * Defaults live here, next to the key they belong to.
+ */
+import { z } from 'zod'
+import { AUDIT_EVENTS, DETAIL_LEVELS, RISK_LEVELS } from '../audit/vocabulary.js'
+import { parseDuration, parseSize } from './units.js'
+
+export const DEFAULT_STORAGE_LOCATION = './logs/audit'
+// 64 KiB: a few thousand lines of code, far more than a record needs to be
+// useful, and small enough that one call never stalls the worker's signer.
+export const DEFAULT_MAX_FIELD_BYTES = 64 * 1024
+
+const DURATION = 'a duration with a unit, such as "30d", "12h", "5m" or "90s"'
+const SIZE = 'a size such as "10MB", "64KB" (1KB = 1024 bytes) or a whole number of bytes'
+
+const duration = z.string({ error: DURATION }).transform((text, ctx) => {
+  const value = parseDuration(text)
+  if (value === undefined) {
+    ctx.issues.push({ code: 'custom', message: DURATION, input: text })
+    return z.NEVER
+  }
+  return value
+})
+
+const size = z.union([z.string(), z.number()], { error: SIZE }).transform((text, ctx) => {
+  const value = parseSize(text)
+  if (value === undefined) {
+    ctx.issues.push({ code: 'custom', message: SIZE, input: text })
+    return z.NEVER
+  }
+  return value
+})
+
+const path = z.string({ error: 'a path (a string)' }).min(1, { error: 'a non-empty path' })
+
+const threshold = z.strictObject({
+  event: z.enum(AUDIT_EVENTS, { error: `one of ${AUDIT_EVENTS.join(', ')}` }).optional(),
+  count: z.number({ error: 'a whole number >= 1' }).int({ error: 'a whole number >= 1' }).min(1, { error: 'a whole number >= 1' }),
+  window: z.string({ error: DURATION }),
+  risk_level: z.enum(RISK_LEVELS, { error: `one of ${RISK_LEVELS.join(', ')}` }).optional()
+}, { error: 'a mapping with count and window (and optionally event, risk_level)' })
+
+/** The policy document as written in YAML. */
+const policyObject = z.strictObject({
+  hash_chain_enabled: z.boolean({ error: 'true or false' }).default(true),
+  log_level: z.enum(DETAIL_LEVELS, { error: `one of ${DETAIL_LEVELS.join(', ')}` }).default('standard'),
+  storage_location: path.default(DEFAULT_STORAGE_LOCATION),
+  retention_period: duration.optional(),
+  rotation: z.strictObject({
+    max_size: size.optional(),
+    interval: duration.optional()
+  }, { error: 'a mapping with max_size and/or interval' }).optional(),
+  signing: z.strictObject({
+    private_key_path: path.optional()
+  }, { error: 'a mapping with private_key_path' }).optional(),
+  max_field_bytes: size.default(DEFAULT_MAX_FIELD_BYTES),
+  alert_thresholds: z.record(z.string(), threshold, { error: 'a mapping of threshold names to { count, window }' }).default({})
+}, { error: 'a mapping of policy keys (hash_chain_enabled, log_level, storage_location, …)' })
+
+export const policySchema = policyObject.superRefine((policy, ctx) => {
+  // Cross-field rules a per-key schema cannot express.
+  for (const [name, t] of Object.entries(policy.alert_thresholds)) {
+    const event = t.event ?? ((AUDIT_EVENTS as readonly string[]).includes(name) ? name : undefined)
+    if (event === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['alert_thresholds', name, 'event'], message: `one of ${AUDIT_EVENTS.join(', ')} (required because the threshold name "${name}" is not an event name)` })
+    } else if (t.risk_level !== undefined && event !== 'security_assessment') {
+      ctx.addIssue({ code: 'custom', path: ['alert_thresholds', name, 'risk_level'], message: 'no risk_level: it only applies to security_assessment thresholds' })
+    }
+    if (parseDuration(t.window) === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['alert_thresholds', name, 'window'], message: DURATION })
+    }
+  }
+})
+
+/** The keys the schema knows at each level, for "did you mean" suggestions. */
+export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
+  '': Object.keys(policyObject.shape),
+  rotation: ['max_size', 'interval'],
+  signing: ['private_key_path'],
+  'alert_thresholds.*': ['event', 'count', 'window', 'risk_level']
+}
+
+export type PolicyDocument = z.input<typeof policySchema>
+export type ParsedPolicy = z.output<typeof policySchema>

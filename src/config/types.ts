@@ -1,0 +1,47 @@
+/**
+ * The audit policy after loading: every default applied, every duration and size
+ * in numbers, every path absolute. `loadAuditConfig()` returns it; the policy
+ * file's snake_case keys map onto these camelCase fields one to one.
+ */
+import type { AuditEventType, DetailLevel, RiskLevel } from '../audit/vocabulary.js'
+
+/** One alert rule: `count` matching events within `windowMs` raise an alert. */
+export interface AlertThreshold {
+  /** The rule's key in `alert_thresholds`; named in the alert record. */
+  name: string
+  /** Which security event it counts. */
+  event: AuditEventType
+  /** How many matching events raise the alert (at least 1). */
+  count: number
+  /** The sliding window, in milliseconds. */
+  windowMs: number
+  /** The window as written in the policy (e.g. `5m`), for messages and records. */
+  window: string
+  /** For `security_assessment` only: count assessments at this risk level or above. */
+  riskLevel?: RiskLevel
+}
+
+/** A loaded, validated audit policy (see `config/audit.yaml` for the file form). */
+export interface AuditConfig {
+  /** The policy file it came from, if any (named in error messages). */
+  source?: string
+  /**
+   * `true` (default): records are hash-chained and signed. `false`: plain pino
+   * file output — NOT tamper-evident; a warning is printed once at start.
+   */
+  hashChainEnabled: boolean
+  /** How much detail each record carries. Default `standard`. */
+  logLevel: DetailLevel
+  /** Absolute directory of the log; the current file is `<storageLocation>/audit.log`. */
+  storageLocation: string
+  /** Accepted and validated; applied when rotation/retention ships. */
+  retentionPeriodMs?: number
+  /** Accepted and validated; applied when rotation ships. */
+  rotation?: { maxSizeBytes?: number, intervalMs?: number }
+  /** Absolute path of the Ed25519 private key (PKCS#8 PEM, mode 0600). */
+  privateKeyPath?: string
+  /** Cap, in UTF-8 bytes, for code, stdout, stderr and diffs in one record. Default 64 KiB. */
+  maxFieldBytes: number
+  /** Alert rules, in policy order. */
+  alertThresholds: AlertThreshold[]
+}

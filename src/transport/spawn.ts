@@ -11,8 +11,9 @@ import { resolveOptions, type AuditTransportOptions } from './options.js'
 import { readChainTail } from './tail.js'
 import { loadKey } from './worker.js'
 
-// Under tsx (tests, examples run from source) this module is a .ts file and so is its sibling.
-const workerFile = import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js'
+// Run from source under tsx (the tests do), this module is a .ts file; pino's worker
+// thread cannot load TypeScript, so it is given the compiled transport (npm test builds first).
+const workerFile = import.meta.url.endsWith('.ts') ? '../../dist/transport/worker.js' : './worker.js'
 
 /** Absolute path of the transport module, for `pino.transport({ target })` or pipelines. */
 export const transportTarget: string = fileURLToPath(new URL(workerFile, import.meta.url))

@@ -3,7 +3,7 @@
  * from the worker thread, so that when a batch's write returns its records are in
  * the kernel and a later head/flush can name them. fsync follows the FsyncMode.
  */
-import { chmodSync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, constants } from 'node:fs'
+import { chmodSync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, writeSync, constants } from 'node:fs'
 import { dirname } from 'node:path'
 import { once } from 'node:events'
 import sonicBoom from 'sonic-boom'
@@ -55,7 +55,11 @@ export function openLogFile (path: string, opts: { fsync: FsyncMode }): LogFile 
   const sonic = new SonicBoom({ fd, sync: true, fsync: opts.fsync === 'always', maxWrite: MAX_WRITE_BYTES, minLength: 0 })
   let failure: Error | undefined
   sonic.on('error', (err: NodeJS.ErrnoException) => {
-    failure = new AuditChainError('PAC_WRITE_FAILED', `writing to ${path} failed (${err.code ?? err.message})`, { cause: err })
+    if (failure !== undefined) return
+    failure = new AuditChainError('PAC_WRITE_FAILED', `writing to ${path} failed (${err.code ?? err.message}); records from here on are not on disk`, { cause: err })
+    // Said on stderr synchronously, from this thread: at process exit pino has no
+    // listener left for the transport's 'error', and a lost audit write must be loud.
+    try { writeSync(2, `pino-audit-chain: ${failure.message}\n`) } catch {}
   })
 
   let interval: NodeJS.Timeout | undefined

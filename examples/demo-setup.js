@@ -29,7 +29,7 @@ export async function ensureKeys (paths = demoPaths()) {
     return paths
   }
   // Same files keygen writes: PKCS#8 private key 0600, SPKI public key.
-  const { generateKeyPairPem } = await import('../dist/format/keys.js')
+  const { generateKeyPairPem } = await import('pino-audit-chain')
   const { privatePem, publicPem } = generateKeyPairPem()
   mkdirSync(paths.keys, { recursive: true, mode: 0o700 })
   writeFileSync(paths.privateKey, privatePem, { mode: 0o600 })

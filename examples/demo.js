@@ -2,11 +2,10 @@
 // createAuditLogger and the shipped policy (config/audit.yaml), then the verifier
 // checks the log. Exits 0 only when the log verifies intact.
 //
-// In your app: import { createAuditLogger, loadAuditConfig } from 'pino-audit-chain'
-import { rmSync, readFileSync, existsSync } from 'node:fs'
+import { rmSync, readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { createAuditLogger, loadAuditConfig } from '../dist/audit/index.js'
+import { createAuditLogger, loadAuditConfig } from 'pino-audit-chain'
 import { CLI, ROOT, demoPaths, ensureKeys } from './demo-setup.js'
 
 const paths = await ensureKeys(demoPaths())
@@ -103,18 +102,8 @@ for (const r of lines) byEvent[r.event] = (byEvent[r.event] ?? 0) + 1
 console.log(`\nlog closed: ${lines.length} records (${Object.entries(byEvent).map(([e, n]) => `${e} ${n}`).join(', ')}); ${alerts.length} alerts raised\n`)
 
 console.log(`verifying with the public key ${paths.publicKey}:`)
-let intact = false
-if (existsSync(CLI)) {
-  const run = spawnSync(process.execPath, [CLI, 'verify', paths.logs, '--key', paths.publicKey], { stdio: 'inherit' })
-  intact = run.status === 0
-} else if (existsSync(join(ROOT, 'dist/verify/index.js'))) {
-  // Before the CLI is built, the programmatic verifier gives the same verdict.
-  const { verify, formatReport } = await import('../dist/verify/index.js')
-  const report = await verify([paths.logs], { keys: [paths.publicKey] })
-  console.log(formatReport(report).trimEnd().replace(/^/gm, '  '))
-  intact = report.ok
-} else {
-  console.log('  the verifier is not built (dist/verify, dist/cli): run "npm run build"')
-}
+// The auditor's side: the CLI, given only the public key.
+const run = spawnSync(process.execPath, [CLI, 'verify', paths.logs, '--key', paths.publicKey], { stdio: 'inherit' })
+const intact = run.status === 0
 console.log(intact ? '\nthe audit log is INTACT' : '\nthe audit log is NOT intact')
 process.exitCode = intact ? 0 : 1

@@ -5,12 +5,11 @@
 //   curl -XPOST localhost:3000/containers -H 'content-type: application/json' \
 //        -d '{"containerId":"sbx-1","image":"python:3.12-slim"}'
 //
-// In your app: import { createAuditLogger, loadAuditConfig } from 'pino-audit-chain'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
 import pino from 'pino'
-import { createAuditLogger, loadAuditConfig } from '../dist/audit/index.js'
+import { createAuditLogger, loadAuditConfig } from 'pino-audit-chain'
 import { ROOT, demoPaths, ensureKeys } from './demo-setup.js'
 
 /** Build the app over an audit logger; the audit log is closed (chain sealed) when the app closes. */

@@ -19,7 +19,6 @@ logger.warn({ event: 'permission_change', user: 'ada', role: 'admin' }, 'role gr
 
 // Nothing else to do: when the process exits normally, pino ends the transport
 // and the worker writes every pending record, the chain.close seal and the head
-// file. (To close earlier, call transport.end() and wait for its 'close' event —
-// with transport.ref() first, since pino unrefs the worker and an otherwise idle
-// process would exit before the seal is written.)
+// file. To close earlier and wait for the seal:
+//   import { closeAuditTransport } from 'pino-audit-chain'; await closeAuditTransport(transport)
 console.log(`wrote ${destination}; verify with: npx audit-chain verify ${destination} --key ${paths.publicKey}`)

@@ -2,9 +2,8 @@
 // destination (stdout here); audit events go to the signed chain and carry the
 // app logger's bindings (name, service). Run: node examples/wrap-app-logger.js
 //
-// In your app: import { createAuditLogger } from 'pino-audit-chain'
 import pino from 'pino'
-import { createAuditLogger } from '../dist/audit/index.js'
+import { createAuditLogger } from 'pino-audit-chain'
 import { demoPaths, ensureKeys } from './demo-setup.js'
 import { join } from 'node:path'
 

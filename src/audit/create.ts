@@ -11,6 +11,7 @@ import { createAlertTracker, type AlertTracker, type CrossedThreshold } from './
 import { resolveConfig } from './config-input.js'
 import { openDestination, type TransportStream } from './destination.js'
 import { closeAuditTransport } from '../transport/close.js'
+import { sealOnSignals, type SealSignals } from './signals.js'
 import { hostSnapshot } from './host.js'
 import { checkCodeExecution, checkContainerCreation, checkResourceViolation, checkSecurityAssessment } from './inputs.js'
 import { codeExecutionFields, containerCreationFields, resourceViolationFields, securityAssessmentFields, type RecordContext } from './records.js'
@@ -33,6 +34,8 @@ interface Shared {
   appLogger: Logger | undefined
   alertHandlerFailed: boolean
   closing: Promise<void> | undefined
+  /** Removes the opt-in signal handlers (at close, so they never outlive the logger). */
+  releaseSignals: () => void
 }
 
 /**
@@ -55,9 +58,14 @@ interface Shared {
  */
 export function createAuditLogger (options: CreateAuditLoggerOptions = {}): AuditLogger {
   const v = new Validator('createAuditLogger')
-  const opts = v.object('options', options, ['config', 'logger', 'onAlert', 'transport'], { root: true })
+  const opts = v.object('options', options, ['config', 'logger', 'onAlert', 'transport', 'handleSignals'], { root: true })
   if (opts.onAlert !== undefined && typeof opts.onAlert !== 'function') throw v.typeError('onAlert', 'a function', opts.onAlert)
   if (opts.transport !== undefined) v.object('transport', opts.transport, Object.keys(opts.transport as object))
+  const handleSignals = opts.handleSignals
+  if (handleSignals !== undefined && typeof handleSignals !== 'boolean' &&
+    !(Array.isArray(handleSignals) && handleSignals.every((sig) => typeof sig === 'string' && sig.startsWith('SIG')))) {
+    throw v.typeError('handleSignals', 'true, false or a list of signal names like ["SIGTERM"]', handleSignals)
+  }
   const appLogger = options.logger
   if (appLogger !== undefined && (typeof appLogger !== 'object' || typeof appLogger.bindings !== 'function')) {
     throw v.typeError('logger', 'a pino logger', appLogger)
@@ -74,8 +82,10 @@ export function createAuditLogger (options: CreateAuditLoggerOptions = {}): Audi
     onAlert: options.onAlert,
     appLogger,
     alertHandlerFailed: false,
-    closing: undefined
+    closing: undefined,
+    releaseSignals: () => {}
   }
+  shared.releaseSignals = sealOnSignals(handleSignals as SealSignals | undefined, async () => { await close(shared) })
   return auditLoggerOver(shared, root)
 }
 
@@ -93,6 +103,7 @@ async function flush (shared: Shared): Promise<void> {
 
 async function close (shared: Shared): Promise<void> {
   shared.closing ??= (async () => {
+    shared.releaseSignals()
     if ((shared.stream as { closed?: boolean }).closed === true) return // the worker is already gone; nothing left to seal
     await flush(shared)
     // Ending the stream makes the worker write the seal and the head, then exit.

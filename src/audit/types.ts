@@ -153,6 +153,13 @@ export interface CreateAuditLoggerOptions {
    * `fsync`, `headFile`). Only used when `hash_chain_enabled` is true.
    */
   transport?: Partial<AuditTransportOptions>
+  /**
+   * Seal the chain when the process is told to stop: `true` for SIGTERM and SIGINT,
+   * or a list of signals. On the signal the logger flushes, writes `chain.close` and
+   * the head, then re-raises the signal so the process ends as it otherwise would.
+   * Off by default: an app with its own shutdown code should call `close()` there.
+   */
+  handleSignals?: boolean | NodeJS.Signals[]
 }
 
 /**

@@ -45,8 +45,10 @@ function tornOf (fd: number, offset: number, length: number): TornLine {
 interface LastRecord {
   line: Buffer
   parsed: ParsedRecord
-  /** Offset of the first byte after the record line's `\n`. */
+  /** Offset of the first byte after the record line (after its `\n`, if it has one). */
   end: number
+  /** The record is complete but its `\n` never reached the disk (a crash cut just that). */
+  unterminated: boolean
 }
 
 /** Walk back from the end of the file to the last line that is a v1 record. */
@@ -55,19 +57,23 @@ function findLastRecord (fd: number, size: number, file: string): LastRecord | u
   for (;;) {
     const base = size - window
     const buf = readRange(fd, base, window)
-    let lineEnd = buf.lastIndexOf(NEWLINE)
-    let nonRecordLines = buf.length - 1 > lineEnd ? 1 : 0 // bytes after the last \n
-    while (lineEnd >= 0) {
-      const prevNewline = lineEnd === 0 ? -1 : buf.lastIndexOf(NEWLINE, lineEnd - 1)
-      if (prevNewline < 0 && base > 0) break // the line starts before this window
-      const line = buf.subarray(prevNewline + 1, lineEnd)
+    // The last segment: after the final \n, or the whole window's tail if unterminated.
+    let segEnd = buf[buf.length - 1] === NEWLINE ? buf.length - 1 : buf.length
+    let nonRecordLines = 0
+    while (segEnd >= 0) {
+      const segStart = segEnd === 0 ? 0 : buf.lastIndexOf(NEWLINE, segEnd - 1) + 1
+      if (segStart === 0 && base > 0) break // the line starts before this window
+      const line = buf.subarray(segStart, segEnd)
       const parsed = parseRecordLine(line)
-      if (parsed.ok) return { line: Buffer.from(line), parsed, end: base + lineEnd + 1 }
+      if (parsed.ok) {
+        const unterminated = segEnd === buf.length
+        return { line: Buffer.from(line), parsed, end: base + segEnd + (unterminated ? 0 : 1), unterminated }
+      }
       nonRecordLines++
-      if (nonRecordLines > MAX_TORN_LINES || size - (base + prevNewline + 1) > MAX_TORN_BYTES) {
+      if (nonRecordLines > MAX_TORN_LINES || size - (base + segStart) > MAX_TORN_BYTES) {
         throw new AuditChainError('PAC_TAIL_INVALID', `${file} ends with more than ${MAX_TORN_LINES} lines (or ${MAX_TORN_BYTES} bytes) that are not audit records; that is not crash damage. Refusing to continue a chain from it: move the file aside and start a new one, and verify the old file with "audit-chain verify"`)
       }
-      lineEnd = prevNewline
+      segEnd = segStart - 1
     }
     if (base === 0) return undefined
     window = Math.min(size, window * 2)
@@ -108,9 +114,10 @@ export function readChainTail (file: string, key: SigningKey): ChainTail {
     const endsWithNewline = readRange(fd, size - 1, 1)[0] === NEWLINE
     const last = findLastRecord(fd, size, file)
     const regionStart = last?.end ?? 0
-    const regionLength = size - regionStart - (endsWithNewline ? 1 : 0)
+    const regionLength = Math.max(0, size - regionStart - (endsWithNewline ? 1 : 0))
     const torn = regionLength > 0 ? tornOf(fd, regionStart, regionLength) : null
-    const needsNewline = regionLength > 0 && !endsWithNewline
+    // A last record whose newline was cut is complete: end it, don't set it aside.
+    const needsNewline = (regionLength > 0 && !endsWithNewline) || last?.unterminated === true
     if (last === undefined) {
       if (torn === null) return { kind: 'empty' }
       return { kind: 'fresh', torn, needsNewline }

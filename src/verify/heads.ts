@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { AuditChainError } from '../errors.js'
 import { checkHead, type ChainHead } from '../format/head.js'
 import type { VerifyKey } from '../format/keys.js'
+import { isCanonicalSig } from './record-check.js'
 import type { Finding } from './report.js'
 
 /** A valid head and what the log showed at its seq. */
@@ -41,6 +42,11 @@ export class HeadBook {
         continue
       }
       const { head } = checked
+      // As for records: only the one base64url spelling of the signature is the head as written.
+      if (!isCanonicalSig(head.sig)) {
+        emit({ kind: 'bad-head', file: path, seq: head.seq, message: 'the head file cannot be trusted (its signature is not in the one base64url form the format allows: the file was altered); it is ignored' })
+        continue
+      }
       let bySeq = book.byChain.get(head.chainId)
       if (bySeq === undefined) book.byChain.set(head.chainId, bySeq = new Map())
       const watches = bySeq.get(head.seq) ?? []

@@ -32,6 +32,19 @@ export interface VerifyOptions {
 
 const WARNING_KINDS: ReadonlySet<FindingKind> = new Set(['torn', 'unsealed'])
 
+// C0/C1 controls, line and paragraph separators, bidi overrides and isolates.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * Messages quote the log where that helps (JSON.parse echoes the start of a bad line),
+ * and a log is untrusted input: escape what a terminal would act on (an ESC sequence can
+ * clear the screen or rewrite the verdict line) so every finding prints as one plain line.
+ */
+function printable (text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 /** Build the keyring; a key given twice counts once. */
 function keyring (keys: VerifyKey[] | string[]): Map<string, VerifyKey> {
   if (!Array.isArray(keys) || keys.length === 0) {
@@ -77,7 +90,7 @@ export async function verify (paths: string[], options: VerifyOptions): Promise<
       file: f.file,
       ...(f.line !== undefined ? { line: f.line } : {}),
       ...(f.seq !== undefined ? { seq: f.seq } : {}),
-      message: f.message
+      message: printable(f.message)
     }
     ;(warning ? warnings : problems).push(finding)
   }

@@ -60,6 +60,8 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
     current.noteFile(file)
     const torn = new TornRegion()
     let fileRecords = 0
+    /** Lines since the last record that were not records (held, overflowed or too long). */
+    let nonRecordLines = 0
 
     const reportHeld = (held: HeldLine[], atEnd: boolean): void => {
       for (const h of held) {
@@ -73,17 +75,28 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
 
     const onLine = (line: InputLine): void => {
       if (line.bytes === undefined) {
+        nonRecordLines++
         reportHeld(torn.held, false)
         torn.reset()
         emit({ kind: 'line-too-long', file, line: line.number, message: `the line is ${line.length} bytes long, more than the ${ctx.maxLineBytes}-byte limit; it was skipped unread (no record is that long, so it is not one the writer produced)` })
         return
       }
       const checked = checkLine(line.bytes, ctx.keyring)
-      if (checked.kind === 'not-record') {
-        const held: HeldLine = { file, line: line.number, offset: line.offset, length: line.length, detail: checked.detail, terminated: line.terminated }
+      // FORMAT.md §1: a record line ends with `\n`, so a last line without one is torn even
+      // when its bytes are a whole record; the writer sets such a line aside when it
+      // restarts (src/transport/tail.ts). Taking it as a record would call a log whose
+      // final newline was cut off intact, though the writer would not continue from it.
+      if (checked.kind === 'not-record' || !line.terminated) {
+        const detail = checked.kind === 'not-record'
+          ? checked.detail
+          : `without its newline it does not count as a record, although its bytes are one (seq ${checked.member.seq})`
+        const held: HeldLine = { file, line: line.number, offset: line.offset, length: line.length, detail, terminated: line.terminated }
+        nonRecordLines++
         reportHeld(torn.add(held, line.bytes), false)
         return
       }
+      const followsNonRecord = nonRecordLines > 0
+      nonRecordLines = 0
       records++
       fileRecords++
       const { member, fields, failure } = checked
@@ -100,6 +113,10 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
         } else {
           reportHeld(torn.held, false)
         }
+      } else if (failure === null && (event === 'chain.resume' || event === 'chain.open') && isTornLine(fields.torn) && !followsNonRecord) {
+        // The signed record says a crash left bytes right before it, and there are none:
+        // without this, deleting a torn line (with its \n) would leave an intact log.
+        emit({ kind: 'missing', file, line: line.number, seq: member.seq, message: `the ${event} record says a crash left a torn line of ${fields.torn.length} bytes right before it (at byte offset ${fields.torn.offset}), which it set aside, but there is no such line: it was removed` })
       }
       torn.reset()
       if (failure !== null) emit({ kind: failure.kind, file, line: line.number, seq: member.seq, message: failure.message })

@@ -23,6 +23,25 @@ export type CheckedLine =
   | { kind: 'not-record', detail: string }
 
 const utf8 = new TextDecoder('utf-8')
+const CARRIAGE_RETURN = 0x0d
+
+/**
+ * True when `sig` is the one base64url text of its bytes. 64 bytes take 86 characters,
+ * and the last one carries only 2 bits: decoders ignore its low 4, so 16 different
+ * texts decode to the same signature. FORMAT.md §2 makes G *the* base64url of the
+ * signature, so any other spelling is a changed line, even though its bytes verify.
+ */
+export function isCanonicalSig (sig: string): boolean {
+  return Buffer.from(sig, 'base64url').toString('base64url') === sig
+}
+
+/** Why a line whose layout check failed was changed, with a hint for the common cause. */
+function layoutMessage (line: Buffer, detail: string): string {
+  const crlf = line.length > 0 && line[line.length - 1] === CARRIAGE_RETURN
+    ? '; the line ends with a carriage return, so the file\'s line endings were probably converted to CRLF (a copy through a Windows tool or a text-mode transfer)'
+    : ''
+  return `the record was changed after it was written: ${detail}${crlf}`
+}
 
 /**
  * Check one line (without its `\n`). A line whose JSON carries a valid chain member
@@ -30,6 +49,8 @@ const utf8 = new TextDecoder('utf-8')
  * not a malformed line: it keeps its seq so the chain can go on linking past it.
  */
 export function checkLine (line: Buffer, keyring: ReadonlyMap<string, VerifyKey>): CheckedLine {
+  // JSON.parse would say "Unexpected end of JSON input"; say what it is.
+  if (line.length === 0) return { kind: 'not-record', detail: 'the line is empty' }
   const parsed = parseRecordLine(line)
   if (!parsed.ok) {
     if (parsed.reason !== 'layout') return { kind: 'not-record', detail: parsed.detail }
@@ -41,7 +62,7 @@ export function checkLine (line: Buffer, keyring: ReadonlyMap<string, VerifyKey>
       kind: 'record',
       member,
       fields,
-      failure: { kind: 'modified', message: `the record was changed after it was written: ${parsed.detail}` }
+      failure: { kind: 'modified', message: layoutMessage(line, parsed.detail) }
     }
   }
   const { member, fields } = parsed
@@ -52,6 +73,11 @@ export function checkLine (line: Buffer, keyring: ReadonlyMap<string, VerifyKey>
   const key = keyring.get(member.kid)
   if (key === undefined) {
     return { kind: 'record', member, fields, failure: { kind: 'unknown-key', message: `the record is signed by key ${member.kid}, which is not among the keys given (--key); it cannot be checked and may be forged` } }
+  }
+  // verifyBytes accepts any of the 16 spellings of G (see isCanonicalSig): without this
+  // check a line changed in its signature's last character would verify as intact.
+  if (!isCanonicalSig(member.sig)) {
+    return { kind: 'record', member, fields, failure: { kind: 'bad-signature', message: `the record's signature is not in the one base64url form the format allows (its last character was changed): the line was altered after it was written` } }
   }
   if (!verifyBytes(key, hash, member.sig)) {
     return { kind: 'record', member, fields, failure: { kind: 'bad-signature', message: `the record's signature does not verify with key ${member.kid}: it was forged or re-hashed by someone without the private key` } }

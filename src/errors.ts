@@ -21,6 +21,7 @@ export type AuditChainErrorCode =
   | 'PAC_CONFIG'
   | 'PAC_CLOSED'
   | 'PAC_INPUT'
+  | 'PAC_FILE_REPLACED'
 
 export class AuditChainError extends Error {
   readonly code: AuditChainErrorCode

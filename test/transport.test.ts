@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
@@ -81,7 +81,7 @@ test('kill -9 mid-stream, then a restart: one chain, continued by chain.resume, 
   const box = sandbox()
   t.after(box.cleanup)
   const first = startApp({ destination: box.log, key: box.keyPath, count: 10_000_000, after: 'return', pace: 500 })
-  await first.message((m) => m.ready === true)
+  await first.message((m) => m.logging === true)
   // Let it write for a while, then kill it without warning.
   for (let i = 0; i < 200 && (!existsSync(box.log) || statSync(box.log).size < 200_000); i++) {
     await new Promise((resolve) => setTimeout(resolve, 20))
@@ -241,4 +241,32 @@ test('a log whose last record was edited is not continued', async (t) => {
   writeFileSync(box.log, text.replace('audit chain sealed', 'audit chain SEALED'))
   assert.throws(() => auditChainTransport({ destination: box.log, privateKeyPath: box.keyPath }), (err: Error) =>
     hasCode(err, 'PAC_TAIL_INVALID') && err.message.includes('does not match its hash'))
+})
+
+test('a log file deleted while being written: a loud warning, and the chain continues in a new file that says so', async (t) => {
+  const box = sandbox()
+  t.after(box.cleanup)
+  const warnings: Error[] = []
+  const onWarning = (w: Error): void => { warnings.push(w) }
+  process.on('warning', onWarning)
+  t.after(() => process.off('warning', onWarning))
+  const transport = auditChainTransport({ destination: box.log, privateKeyPath: box.keyPath, headIntervalMs: 50 })
+  const logger = pino(transport)
+  logger.info({ n: 1 }, 'before')
+  await new Promise<void>((resolve, reject) => logger.flush((err) => { err ? reject(err) : resolve() }))
+  const kept = readRecords(box.log)
+  unlinkSync(box.log)
+  for (let i = 0; i < 100 && !existsSync(box.log); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  logger.info({ n: 2 }, 'after')
+  await closeAuditTransport(transport)
+  assert.ok(warnings.some((w) => w.message.startsWith('PAC_FILE_REPLACED:') && w.message.includes(box.log)), 'the app is warned')
+  const records = readRecords(box.log)
+  assert.equal(records[0].event, 'file.open')
+  assert.equal(records[0].reason, 'replaced')
+  assert.equal(records[0].chainId, kept[0].chainId)
+  assert.equal(records[0].chain.seq, kept.at(-1)?.chain.seq + 1, 'the chain goes on where the deleted file ended')
+  assert.deepEqual(records.slice(1).map((r) => r.msg ?? r.event), ['after', 'audit chain sealed'])
+  // An auditor holding only the new file is told records are missing before it.
+  const report = await verify([box.log], { keys: [box.pubPath] })
+  assert.deepEqual(report.problems.map((p) => p.kind), ['missing-start'])
 })

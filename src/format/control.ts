@@ -37,7 +37,20 @@ export interface ChainCloseBody {
   records: number
 }
 
+export interface FileOpenBody {
+  event: 'file.open'
+  chainId: string
+  kid: string
+  /** This file's name when the writer opened it (its base name, e.g. "audit.log"). */
+  file: string
+  /** The previous file's name, or null when the writer cannot know it (see `reason`). */
+  previousFile: string | null
+  /** Why the chain continues in a new file. */
+  reason: 'replaced'
+}
+
 const LEVEL_INFO = 30
+const LEVEL_WARN = 40
 
 function writer (): { pid: number, hostname: string } {
   return { pid: process.pid, hostname: hostname() }
@@ -49,6 +62,15 @@ export function chainOpenBody (chainId: string, kid: string, torn: TornLine | nu
 
 export function chainResumeBody (chainId: string, kid: string, after: { seq: number, hash: string }, torn: TornLine | null, time = Date.now()): string {
   return JSON.stringify({ level: LEVEL_INFO, time, event: 'chain.resume', chainId, kid, after, torn, ...writer(), msg: 'audit chain resumed' })
+}
+
+/**
+ * The first record of a new file of an existing chain. `replaced`: the file the
+ * writer was appending to was deleted or moved away while it ran, so it continues
+ * the chain in a new file at the same path (at warn level: someone touched the log).
+ */
+export function fileOpenBody (chainId: string, kid: string, file: string, previousFile: string | null, reason: FileOpenBody['reason'], time = Date.now()): string {
+  return JSON.stringify({ level: LEVEL_WARN, time, event: 'file.open', chainId, kid, file, previousFile, reason, msg: 'audit file opened' })
 }
 
 export function chainCloseBody (chainId: string, records: number, time = Date.now()): string {

@@ -3,7 +3,7 @@
  * from the worker thread, so that when a batch's write returns its records are in
  * the kernel and a later head/flush can name them. fsync follows the FsyncMode.
  */
-import { chmodSync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, writeSync, constants } from 'node:fs'
+import { chmodSync, fstatSync, statSync, fsync, fsyncSync, mkdirSync, openSync, writeSync, constants } from 'node:fs'
 import { dirname } from 'node:path'
 import { once } from 'node:events'
 import sonicBoom from 'sonic-boom'
@@ -16,6 +16,8 @@ export interface LogFile {
   write: (text: string) => void
   /** fsync unless the mode is 'off'. */
   sync: () => Promise<void>
+  /** False once the path no longer names the file being written (deleted, moved, replaced). */
+  stillInPlace: () => boolean
   /** fsync (unless 'off') and close the file. */
   close: () => Promise<void>
 }
@@ -84,6 +86,15 @@ export function openLogFile (path: string, opts: { fsync: FsyncMode }): LogFile 
       if (failure !== undefined) throw failure
     },
     sync: syncNow,
+    stillInPlace () {
+      try {
+        const atPath = statSync(path)
+        const open = fstatSync(fd)
+        return atPath.ino === open.ino && atPath.dev === open.dev
+      } catch {
+        return false
+      }
+    },
     async close () {
       if (interval !== undefined) clearInterval(interval)
       if (failure === undefined) {

@@ -4,6 +4,7 @@
  * the caller went through it).
  */
 import { resolve } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { AuditChainError } from '../errors.js'
 
 /**
@@ -34,6 +35,14 @@ export interface AuditTransportOptions {
   headFile?: string | false
   /** How often (ms) the head file is refreshed while records arrive. Default 1000. */
   headIntervalMs?: number
+  /**
+   * Threads that compute the Ed25519 signatures, a whole number from 1 to 64.
+   * `1` signs inline in the transport's own thread, with no pool. With N > 1 the hash
+   * chain stays in the transport thread and N signing threads sign batches of records
+   * in parallel; lines are still written strictly in seq order. Default: the machine's
+   * `os.availableParallelism()`, at most 4 (1 on a single-core machine).
+   */
+  signers?: number
 }
 
 export interface ResolvedOptions {
@@ -44,11 +53,23 @@ export interface ResolvedOptions {
   fsync: FsyncMode
   headFile: string | undefined
   headIntervalMs: number
+  signers: number
+}
+
+// Signing scales with cores, but the transport thread (parse, hash, write) caps the
+// rate near ~4 signers' worth of signatures (bench/README.md); more threads only cost memory.
+const MAX_DEFAULT_SIGNERS = 4
+// A sanity bound: more threads than this is a typo, not a machine.
+const MAX_SIGNERS = 64
+
+/** The default number of signing threads on this machine. */
+export function defaultSigners (): number {
+  return Math.max(1, Math.min(availableParallelism(), MAX_DEFAULT_SIGNERS))
 }
 
 // Members pino.transport() adds to every transport's options.
 const ADDED_BY_PINO = new Set(['$context', 'pinoWillSendConfig'])
-const KNOWN = new Set(['destination', 'privateKeyPath', 'privateKey', 'mkdir', 'fsync', 'headFile', 'headIntervalMs'])
+const KNOWN = new Set(['destination', 'privateKeyPath', 'privateKey', 'mkdir', 'fsync', 'headFile', 'headIntervalMs', 'signers'])
 
 function bad (key: string, expected: string, found: unknown): AuditChainError {
   const shown = typeof found === 'string' ? JSON.stringify(found) : String(found)
@@ -65,7 +86,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
       throw new AuditChainError('PAC_BAD_OPTION', `unknown option ${JSON.stringify(key)}; known options: ${[...KNOWN].join(', ')}`)
     }
   }
-  const { destination, privateKeyPath, privateKey, mkdir = true, fsync = 'close', headFile, headIntervalMs = 1000 } = opts
+  const { destination, privateKeyPath, privateKey, mkdir = true, fsync = 'close', headFile, headIntervalMs = 1000, signers = defaultSigners() } = opts
   if (typeof destination !== 'string' || destination.length === 0) throw bad('destination', 'a file path', destination)
   if (privateKeyPath !== undefined && (typeof privateKeyPath !== 'string' || privateKeyPath.length === 0)) throw bad('privateKeyPath', 'a file path', privateKeyPath)
   if (privateKey !== undefined && typeof privateKey !== 'string') throw bad('privateKey', 'a PEM string', privateKey)
@@ -78,6 +99,9 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   }
   if (headFile !== undefined && headFile !== false && (typeof headFile !== 'string' || headFile.length === 0)) throw bad('headFile', 'a file path or false', headFile)
   if (typeof headIntervalMs !== 'number' || !Number.isInteger(headIntervalMs) || headIntervalMs < 10) throw bad('headIntervalMs', 'a whole number of milliseconds >= 10', headIntervalMs)
+  if (typeof signers !== 'number' || !Number.isInteger(signers) || signers < 1 || signers > MAX_SIGNERS) {
+    throw bad('signers', `a whole number of signing threads from 1 (sign inline, no pool) to ${MAX_SIGNERS}`, signers)
+  }
   const dest = resolve(destination)
   return {
     destination: dest,
@@ -86,6 +110,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     mkdir,
     fsync: fsync as FsyncMode,
     headFile: headFile === false ? undefined : resolve((headFile as string | undefined) ?? `${dest}.head.json`),
-    headIntervalMs
+    headIntervalMs,
+    signers
   }
 }

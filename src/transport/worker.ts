@@ -3,14 +3,17 @@
  * (hash + sign) → log file, then the head file on a timer and the seal at close.
  */
 import { Writable } from 'node:stream'
+import { basename } from 'node:path'
+import { parentPort } from 'node:worker_threads'
 import { randomBytes } from 'node:crypto'
 import build from 'pino-abstract-transport'
 import { AuditChainError } from '../errors.js'
 import { bodyFromLine } from '../format/body.js'
-import { chainCloseBody, chainOpenBody, chainResumeBody } from '../format/control.js'
+import { chainCloseBody, chainOpenBody, chainResumeBody, fileOpenBody } from '../format/control.js'
 import { signHead, writeHeadFile } from '../format/head.js'
 import { loadSigningKey, signingKeyFromPem, type SigningKey } from '../format/keys.js'
 import { createChain, type Chain } from './chain.js'
+import { createSignPool, createSigningQueue, type SignPool, type SigningQueue } from './sign-pool.js'
 import { ensureLogDirectory, openLogFile, type LogFile } from './file.js'
 import { acquireLock, type Lock } from './lock.js'
 import { resolveOptions, type AuditTransportOptions, type ResolvedOptions } from './options.js'
@@ -19,6 +22,12 @@ import { readChainTail } from './tail.js'
 // Objects (lines) the sink buffers before pushing back on split2 and, through it,
 // on thread-stream's shared buffer: enough to batch work, small enough to bound memory.
 const SINK_HIGH_WATER_MARK = 1024
+// With a sign pool, records accepted but not yet signed and written before the sink
+// stops taking more: 16 batches of 512 in flight keep 2–4 threads busy while the
+// transport thread hashes the next ones; and at most 32 Mi characters of bodies, so
+// that a flood of huge lines stays bounded in memory too.
+const MAX_PENDING_RECORDS = 8192
+const MAX_PENDING_CHARS = 32 * 1024 * 1024
 
 export function loadKey (opts: ResolvedOptions): SigningKey {
   return opts.privateKeyPath !== undefined
@@ -66,7 +75,9 @@ function startWriter (opts: ResolvedOptions, key: SigningKey): Writer {
 export default async function auditChainTransport (options: AuditTransportOptions): Promise<NodeJS.WritableStream> {
   const opts = resolveOptions(options)
   const key = loadKey(opts)
-  const { chain, file, lock } = startWriter(opts, key)
+  const started = startWriter(opts, key)
+  const { chain, lock } = started
+  let file = started.file
 
   let headSeq = -1
   const writeHead = async (): Promise<void> => {
@@ -80,12 +91,30 @@ export default async function auditChainTransport (options: AuditTransportOption
 
   let failure: Error | undefined
   let processing = false
+  // signers > 1: sign in a pool of threads; the queue writes the lines back in seq order.
+  let pool: SignPool | undefined
+  let signing: SigningQueue | undefined
+  if (opts.signers > 1) {
+    pool = createSignPool(key.privateKey, opts.signers)
+    signing = createSigningQueue(chain, pool, (text) => { file.write(text) }, (err) => {
+      failure ??= err
+      if (!sink.destroyed) sink.destroy(err)
+    })
+  }
   const sink = new Writable({
     objectMode: true,
     highWaterMark: SINK_HIGH_WATER_MARK,
     writev (chunks, cb) {
       processing = true
       try {
+        if (signing !== undefined) {
+          for (const { chunk } of chunks) {
+            const body = bodyFromLine(chunk as string)
+            if (body !== undefined) signing.add(chain.prepare(body))
+          }
+          signing.whenBelow(MAX_PENDING_RECORDS, MAX_PENDING_CHARS, cb)
+          return
+        }
         let text = ''
         for (const { chunk } of chunks) {
           const body = bodyFromLine(chunk as string)
@@ -99,20 +128,45 @@ export default async function auditChainTransport (options: AuditTransportOption
       } finally {
         processing = false
       }
+    },
+    // 'finish' (and so the seal) only once every accepted record is signed and written.
+    final (cb) {
+      if (signing === undefined) { cb(); return }
+      signing.drain().then(() => { cb() }, cb)
     }
   })
 
+  // The file at our path was deleted, moved or replaced under us (by hand, or by a
+  // rotation tool that does not know us): whatever we append to the old inode is out
+  // of the auditor's sight, so continue the chain in a new file at the path.
+  const continueInNewFile = async (): Promise<void> => {
+    while ((signing?.pending ?? 0) > 0) await signing?.drain()
+    const old = file
+    file = openLogFile(opts.destination, opts)
+    file.write(chain.append(fileOpenBody(chain.chainId, key.kid, basename(opts.destination), null, 'replaced')))
+    await old.close().catch(() => {})
+    const warning = new AuditChainError('PAC_FILE_REPLACED', `${opts.destination} was deleted or replaced while being written; the chain continues at seq ${chain.lastSeq} in a new file at that path. Records written since the last check (${opts.headIntervalMs} ms) went to the old file only`)
+    parentPort?.postMessage({ code: 'WARNING', err: warning })
+  }
+
+  // Every headIntervalMs: check the file is still ours, then refresh the head.
   let headTimer: NodeJS.Timeout | undefined
   const headLoop = (): void => {
     headTimer = setTimeout(() => {
-      writeHead().then(headLoop, (err: Error) => { failure = err })
+      const step = async (): Promise<void> => {
+        if (failure === undefined && !closingStarted && !file.stillInPlace()) await continueInNewFile()
+        await writeHead()
+      }
+      step().then(headLoop, (err: Error) => { failure = err })
     }, opts.headIntervalMs)
     headTimer.unref()
   }
-  if (opts.headFile !== undefined) headLoop()
+  headLoop()
 
   let closing: Promise<void> | undefined
+  let closingStarted = false
   const seal = async (): Promise<void> => {
+    closingStarted = true
     if (headTimer !== undefined) clearTimeout(headTimer)
     try {
       if (!sink.writableFinished && failure === undefined) {
@@ -130,6 +184,7 @@ export default async function auditChainTransport (options: AuditTransportOption
       await file.close()
     } finally {
       lock.release()
+      await pool?.close()
     }
     if (failure !== undefined) throw failure
   }
@@ -140,7 +195,7 @@ export default async function auditChainTransport (options: AuditTransportOption
     // stream's 'error'), not die as an uncaught exception in this worker.
     sink.on('error', (err) => { source.destroy(err) })
     // Lines are all in once split2 has none buffered and the sink has none queued.
-    const idle = (): boolean => source.readableLength === 0 && source.writableLength === 0 && sink.writableLength === 0 && !processing
+    const idle = (): boolean => source.readableLength === 0 && source.writableLength === 0 && sink.writableLength === 0 && !processing && (signing?.pending ?? 0) === 0
     ;(source as unknown as { flush: (cb: (err?: Error) => void) => void }).flush = function flush (cb) {
       const wait = (): void => {
         if (failure !== undefined) { cb(failure); return }

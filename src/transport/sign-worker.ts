@@ -1,0 +1,43 @@
+/**
+ * The program of a signing thread of the sign pool (sign-pool.ts), as source text run
+ * with `new Worker(SIGN_WORKER_SOURCE, { eval: true })`.
+ *
+ * Why text and not a module file: a worker's entry is loaded by the worker's own module
+ * loader, which does not have the hooks of its parent (tsx under `node --import tsx`
+ * registers only in the main thread on Node 20; a bundler does not see the file).
+ * The program needs nothing but node:crypto and node:worker_threads, so it runs the same
+ * from dist/, from source under tsx, and inside a bundle.
+ *
+ * It receives the private key once, as a KeyObject in workerData (cloned between
+ * threads by Node; never exported to text or written anywhere), then answers each
+ * batch of 32-byte record hashes with their Ed25519 signatures (RFC 8032 §5.1.6, pure
+ * Ed25519). Each signature goes into a 66-byte slot (64 bytes + 2 zero bytes): 66 is a
+ * multiple of 3, so the base64url text of the whole buffer is 88 characters per slot and
+ * a slot's first 86 characters are exactly the unpadded base64url of its 64 bytes. One
+ * string crosses back per batch, and the transport thread only slices it.
+ *
+ * Request `{ id, hashes: Uint8Array (n × 32 bytes) }` → response `{ id, sigs: string (n × 88 chars) }`.
+ * Any failure throws, which ends the thread with an 'error' the pool reports.
+ */
+export const SIGN_WORKER_SOURCE = `
+'use strict'
+const { parentPort, workerData } = require('node:worker_threads')
+const { sign } = require('node:crypto')
+const HASH_BYTES = 32
+const SIG_BYTES = 64
+const SLOT_BYTES = 66
+const privateKey = workerData.privateKey
+parentPort.on('message', ({ id, hashes }) => {
+  if (!(hashes instanceof Uint8Array) || hashes.length % HASH_BYTES !== 0) {
+    throw new TypeError('a sign request must carry a Uint8Array of 32-byte hashes')
+  }
+  const count = hashes.length / HASH_BYTES
+  const slots = Buffer.alloc(count * SLOT_BYTES)
+  for (let i = 0; i < count; i++) {
+    const signature = sign(null, hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), privateKey)
+    if (signature.length !== SIG_BYTES) throw new Error('unexpected Ed25519 signature length ' + signature.length)
+    signature.copy(slots, i * SLOT_BYTES)
+  }
+  parentPort.postMessage({ id, sigs: slots.toString('base64url') })
+})
+`

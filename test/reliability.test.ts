@@ -67,10 +67,16 @@ test('kill -9 at random points, 20 times, each followed by a restart: always one
   let tornAdded = 0
   for (let round = 0; round < 20; round++) {
     const app = startApp({ destination: box.log, key: box.keyPath, count: 5_000_000, after: 'return', pace: 200 })
-    await app.message((m) => m.ready === true)
+    const sizeBefore = existsSync(box.log) ? statSync(box.log).size : 0
+    await app.message((m) => m.logging === true)
+    // Kill at a random point while the writer is writing: after its first record is down.
+    for (let i = 0; i < 1000 && (!existsSync(box.log) || statSync(box.log).size === sizeBefore); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
     await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 300)))
     app.child.kill('SIGKILL')
-    assert.equal((await app.exit).signal, 'SIGKILL')
+    const exit = await app.exit
+    assert.equal(exit.signal, 'SIGKILL', `round ${round}: the app exited by itself (${exit.code}): ${exit.stderr}`)
     // Every few rounds, the crash also tore the record being written.
     if (random() < 0.3) {
       appendFileSync(box.log, '{"level":30,"time":1,"i":12,"msg":"rec'.slice(0, 5 + Math.floor(random() * 30)))

@@ -62,20 +62,9 @@ import { signingKeyFromPem, verifyBytes, verifyKeyFromPublicKey, type SigningKey
 import { chainOpenBody, chainResumeBody, type TornLine } from '../src/format/control.js'
 import { readChainTail } from '../src/transport/tail.js'
 import { ChainBuilder, tornOf, workspace, writeChain, writeLines, type Workspace } from './fixtures/write-chain.js'
+import { mulberry32 } from './helpers.js'
 
 // ---------------------------------------------------------------- seed and PRNG
-
-/** mulberry32: a tiny, well-mixed 32-bit PRNG (public domain, Tommy Ettinger). */
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 class Rng {
   private readonly next: () => number

@@ -59,3 +59,15 @@ export async function runApp (cfg: Record<string, unknown>): Promise<{ code: num
 export function readRecords (path: string): Array<Record<string, any>> {
   return readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l))
 }
+
+/** mulberry32: a tiny, well-mixed 32-bit PRNG (public domain, Tommy Ettinger), so a failing seeded run can be replayed. */
+export function mulberry32 (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

@@ -11,19 +11,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFil
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { verify } from '../src/verify/index.js'
-import { readRecords, runApp, sandbox, startApp } from './helpers.js'
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failing run can be replayed. */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32, readRecords, runApp, sandbox, startApp } from './helpers.js'
 
 test('process.exit() right after 100,000 log calls: all 100,000 records on disk and the chain sealed', async (t) => {
   const box = sandbox()
@@ -63,7 +51,7 @@ test('a producer logging as fast as it can: every record on disk exactly once, i
 test('kill -9 at random points, 20 times, each followed by a restart: always one chain, verify passes', async (t) => {
   const box = sandbox()
   t.after(box.cleanup)
-  const random = seeded(20261126)
+  const random = mulberry32(20261126)
   let tornAdded = 0
   for (let round = 0; round < 20; round++) {
     const app = startApp({ destination: box.log, key: box.keyPath, count: 5_000_000, after: 'return', pace: 200 })

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto'
-import { chainMemberText, hashPreimagePrefix, parseRecordLine, recordHash, recordHashOfBytes, recordLine } from '../src/format/record.js'
+import { chainMemberText, hashPreimagePrefix, parseRecordLine, recordHash, recordHashHex, recordHashOfBytes, recordLine } from '../src/format/record.js'
 import { keyIdOf, rawPublicKey, signBytes, verifyBytes, type SigningKey } from '../src/format/keys.js'
 import { checkHead, headMessage, signHead } from '../src/format/head.js'
 import { ROOT } from './helpers.js'
@@ -52,6 +52,7 @@ test('§8.1 record: preimage, H, G and the line, byte for byte', () => {
   assert.equal(hashPreimagePrefix(seq, prev) + body, preimage)
   const hash = recordHash(seq, prev, body)
   assert.equal(hash.toString('hex'), field('H'))
+  assert.equal(recordHashHex(seq, prev, body), field('H'), 'the writer\'s fast path agrees')
   assert.equal(hash.toString('hex'), createHash('sha256').update(preimage, 'utf8').digest('hex'))
   const sig = signBytes(key, hash)
   assert.equal(sig, field('G'))

@@ -3,7 +3,7 @@
  * docs/FORMAT.md is the prose form of this file; test/format.test.ts checks that
  * its worked example is reproduced byte for byte.
  */
-import { createHash } from 'node:crypto'
+import { createHash, hash as sha256Once } from 'node:crypto'
 
 export const FORMAT_VERSION = 1
 /** `P` of the record with seq 0: 64 zero characters (FORMAT.md §2). */
@@ -39,6 +39,16 @@ export function hashPreimagePrefix (seq: number, prev: string): string {
 /** H for a body given as a string (the writer's side). */
 export function recordHash (seq: number, prev: string, body: string): Buffer {
   return createHash('sha256').update(hashPreimagePrefix(seq, prev)).update(body).digest()
+}
+
+/**
+ * H as hex, the writer's hot path: the same bytes as `recordHash`, through the
+ * one-shot `crypto.hash` (Node >= 20.12), ~1 µs instead of ~3 µs per record. The
+ * prefix is ASCII, so encoding the joined string as UTF-8 gives exactly the prefix
+ * bytes followed by B's bytes.
+ */
+export function recordHashHex (seq: number, prev: string, body: string): string {
+  return sha256Once('sha256', hashPreimagePrefix(seq, prev) + body, 'hex')
 }
 
 /**

@@ -3,20 +3,8 @@
  * strictly in seq order. Hashing is sequential by nature; the signature is per record,
  * so it can be computed elsewhere (sign-pool.ts) between `prepare` and `complete`.
  */
-import { hash as sha256Once } from 'node:crypto'
-import { GENESIS_PREV, hashPreimagePrefix, recordLine } from '../format/record.js'
+import { GENESIS_PREV, recordHashHex, recordLine } from '../format/record.js'
 import { signBytes, type SigningKey } from '../format/keys.js'
-
-/**
- * H as hex: SHA-256 of `"pac1|" + S + "|" + P + "|" + B` (FORMAT.md §2), the same bytes
- * as format/record.ts `recordHash`, through the one-shot `crypto.hash` (Node ≥ 20.12):
- * ~1 µs instead of ~3 µs per record for createHash().update().update().digest(), and
- * no Hash object or Buffer to collect. The prefix is ASCII, so encoding the joined
- * string as UTF-8 gives exactly the prefix bytes followed by B's bytes.
- */
-function recordHashHex (seq: number, prev: string, body: string): string {
-  return sha256Once('sha256', hashPreimagePrefix(seq, prev) + body, 'hex')
-}
 
 /** A record whose place in the chain (seq, prev, hash) is fixed but that has no signature yet. */
 export interface PreparedRecord {

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
@@ -269,4 +269,18 @@ test('a log file deleted while being written: a loud warning, and the chain cont
   // An auditor holding only the new file is told records are missing before it.
   const report = await verify([box.log], { keys: [box.pubPath] })
   assert.deepEqual(report.problems.map((p) => p.kind), ['missing-start'])
+})
+
+test('the log directory removed while running: the app gets a clear error, not silence', async (t) => {
+  const box = sandbox()
+  t.after(box.cleanup)
+  const transport = auditChainTransport({ destination: box.log, privateKeyPath: box.keyPath, headIntervalMs: 50 })
+  const logger = pino(transport)
+  logger.info('before')
+  await new Promise<void>((resolve, reject) => logger.flush((err) => { err ? reject(err) : resolve() }))
+  const failed = once(transport, 'error')
+  ;(transport as unknown as { ref: () => void }).ref() // keep this otherwise idle test process up until it arrives
+  rmSync(join(box.dir, 'logs'), { recursive: true, force: true })
+  const [err] = await failed as [Error]
+  assert.match(err.message, /PAC_DESTINATION: cannot open log file .*audit\.log for appending \(ENOENT\)/)
 })

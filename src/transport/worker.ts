@@ -157,7 +157,8 @@ export default async function auditChainTransport (options: AuditTransportOption
         if (failure === undefined && !closingStarted && !file.stillInPlace()) await continueInNewFile()
         await writeHead()
       }
-      step().then(headLoop, (err: Error) => { failure = err })
+      // A failure here (the directory gone, fsync failing) must reach the app like a write error.
+      step().then(headLoop, (err: Error) => { failure ??= err; if (!sink.destroyed) sink.destroy(err) })
     }, opts.headIntervalMs)
     headTimer.unref()
   }

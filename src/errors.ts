@@ -22,6 +22,7 @@ export type AuditChainErrorCode =
   | 'PAC_CLOSED'
   | 'PAC_INPUT'
   | 'PAC_FILE_REPLACED'
+  | 'PAC_RETENTION'
 
 export class AuditChainError extends Error {
   readonly code: AuditChainErrorCode

@@ -46,7 +46,27 @@ export interface FileOpenBody {
   /** The previous file's name, or null when the writer cannot know it (see `reason`). */
   previousFile: string | null
   /** Why the chain continues in a new file. */
-  reason: 'replaced'
+  reason: 'rotation' | 'replaced'
+}
+
+/** A rotated file of the chain, as a retention.prune record names it. */
+export interface PrunedFile {
+  /** Its base name. */
+  file: string
+  /** Seq of its first and last record. */
+  firstSeq: number
+  lastSeq: number
+  /** H of its last record: the next file's first record links to it. */
+  lastHash: string
+}
+
+export interface RetentionPruneBody {
+  event: 'retention.prune'
+  chainId: string
+  /** The files this pass deletes, oldest first; empty when it only reports failures. */
+  files: PrunedFile[]
+  /** Files it could not delete (or read), with the error code. */
+  failed: Array<{ file: string, code: string }>
 }
 
 const LEVEL_INFO = 30
@@ -65,12 +85,33 @@ export function chainResumeBody (chainId: string, kid: string, after: { seq: num
 }
 
 /**
- * The first record of a new file of an existing chain. `replaced`: the file the
+ * The first record of a new file of an existing chain. `rotation`: the previous file
+ * was full (size or age) and renamed to `previousFile`. `replaced`: the file the
  * writer was appending to was deleted or moved away while it ran, so it continues
  * the chain in a new file at the same path (at warn level: someone touched the log).
  */
 export function fileOpenBody (chainId: string, kid: string, file: string, previousFile: string | null, reason: FileOpenBody['reason'], time = Date.now()): string {
-  return JSON.stringify({ level: LEVEL_WARN, time, event: 'file.open', chainId, kid, file, previousFile, reason, msg: 'audit file opened' })
+  const level = reason === 'replaced' ? LEVEL_WARN : LEVEL_INFO
+  return JSON.stringify({ level, time, event: 'file.open', chainId, kid, file, previousFile, reason, msg: 'audit file opened' })
+}
+
+/**
+ * Written before retention deletes `files` (so a crash between the two leaves a
+ * record naming a file that is still there, never a deletion nobody recorded), and
+ * again, with `files` empty, for deletions that failed (warn level).
+ */
+export function retentionPruneBody (chainId: string, files: PrunedFile[], failed: Array<{ file: string, code: string }>, time = Date.now()): string {
+  const level = failed.length > 0 ? LEVEL_WARN : LEVEL_INFO
+  const msg = failed.length > 0 ? 'audit files could not be pruned' : 'audit files pruned'
+  return JSON.stringify({ level, time, event: 'retention.prune', chainId, files, failed, msg })
+}
+
+export function isPrunedFile (value: unknown): value is PrunedFile {
+  if (value === null || typeof value !== 'object') return false
+  const f = value as Record<string, unknown>
+  return typeof f.file === 'string' && Number.isSafeInteger(f.firstSeq) && Number.isSafeInteger(f.lastSeq) &&
+    (f.firstSeq as number) >= 0 && (f.lastSeq as number) >= (f.firstSeq as number) &&
+    typeof f.lastHash === 'string' && /^[0-9a-f]{64}$/.test(f.lastHash)
 }
 
 export function chainCloseBody (chainId: string, records: number, time = Date.now()): string {

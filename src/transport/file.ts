@@ -12,6 +12,8 @@ import type { FsyncMode } from './options.js'
 
 export interface LogFile {
   readonly path: string
+  /** The file's size: what it held when opened plus every byte written since. */
+  readonly bytes: number
   /** Write text (whole record lines); throws PAC_WRITE_FAILED when the write failed. */
   write: (text: string) => void
   /** fsync unless the mode is 'off'. */
@@ -54,6 +56,7 @@ export function openLogFile (path: string, opts: { fsync: FsyncMode }): LogFile 
     try { chmodSync(path, LOG_FILE_MODE) } catch {}
   }
 
+  let bytes = stat.size
   const sonic = new SonicBoom({ fd, sync: true, fsync: opts.fsync === 'always', maxWrite: MAX_WRITE_BYTES, minLength: 0 })
   let failure: Error | undefined
   sonic.on('error', (err: NodeJS.ErrnoException) => {
@@ -80,8 +83,10 @@ export function openLogFile (path: string, opts: { fsync: FsyncMode }): LogFile 
 
   return {
     path,
+    get bytes () { return bytes },
     write (text) {
       if (failure !== undefined) throw failure
+      bytes += Buffer.byteLength(text)
       sonic.write(text)
       if (failure !== undefined) throw failure
     },

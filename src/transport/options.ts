@@ -6,6 +6,7 @@
 import { resolve } from 'node:path'
 import { availableParallelism } from 'node:os'
 import { AuditChainError } from '../errors.js'
+import { parseDuration, parseSize } from '../config/units.js'
 
 /**
  * How often the log file is fsynced.
@@ -43,6 +44,34 @@ export interface AuditTransportOptions {
    * `os.availableParallelism()`, at most 4 (1 on a single-core machine).
    */
   signers?: number
+  /**
+   * Start a new file when the current one reaches `size` (bytes, or text such as
+   * `'10MB'`; 1KB = 1024 bytes) and/or has been open for `interval` (milliseconds, or
+   * text such as `'1h'`, `'1d'`; counted from the file's first record). The current
+   * file keeps the `destination` name; full ones are renamed
+   * `<name>.<UTC time>.<first seq><ext>` (e.g. `audit.2026-11-27T03-15-00-123Z.42.log`)
+   * and the chain continues in the next file with a `file.open` record.
+   */
+  rotation?: { size?: number | string, interval?: number | string }
+  /**
+   * Delete the oldest rotated files of this chain: beyond `maxFiles` rotated files
+   * (the current file is not counted), and/or those last written more than `maxAge`
+   * ago (milliseconds, or text such as `'30d'`). Each deletion is recorded first in a
+   * signed `retention.prune` record, so the verifier can tell pruning from tampering.
+   */
+  retention?: { maxFiles?: number, maxAge?: number | string }
+}
+
+export interface RotationOptions {
+  /** Bytes; undefined for no size limit. */
+  size: number | undefined
+  /** Milliseconds; undefined for no time limit. */
+  intervalMs: number | undefined
+}
+
+export interface RetentionOptions {
+  maxFiles: number | undefined
+  maxAgeMs: number | undefined
 }
 
 export interface ResolvedOptions {
@@ -54,6 +83,8 @@ export interface ResolvedOptions {
   headFile: string | undefined
   headIntervalMs: number
   signers: number
+  rotation: RotationOptions | undefined
+  retention: RetentionOptions | undefined
 }
 
 // Signing scales with cores, but the transport thread (parse, hash, write) caps the
@@ -69,11 +100,51 @@ export function defaultSigners (): number {
 
 // Members pino.transport() adds to every transport's options.
 const ADDED_BY_PINO = new Set(['$context', 'pinoWillSendConfig'])
-const KNOWN = new Set(['destination', 'privateKeyPath', 'privateKey', 'mkdir', 'fsync', 'headFile', 'headIntervalMs', 'signers'])
+const KNOWN = new Set(['destination', 'privateKeyPath', 'privateKey', 'mkdir', 'fsync', 'headFile', 'headIntervalMs', 'signers', 'rotation', 'retention'])
+// A rotated file smaller than this would hold little more than its own file.open record.
+const MIN_ROTATION_SIZE = 1024
+// Timers below a second rotate faster than anyone can read the files.
+const MIN_ROTATION_INTERVAL_MS = 1000
 
 function bad (key: string, expected: string, found: unknown): AuditChainError {
   const shown = typeof found === 'string' ? JSON.stringify(found) : String(found)
   return new AuditChainError('PAC_BAD_OPTION', `option ${key} must be ${expected}, got ${key === 'privateKey' ? typeof found : shown}`)
+}
+
+function subOptions (key: string, value: unknown, known: string[]): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(key, `an object with ${known.join(' and/or ')}`, value)
+  const obj = value as Record<string, unknown>
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) throw new AuditChainError('PAC_BAD_OPTION', `unknown option ${key}.${k}; known: ${known.map((n) => `${key}.${n}`).join(', ')}`)
+  }
+  return obj
+}
+
+function resolveRotation (value: unknown): RotationOptions | undefined {
+  if (value === undefined) return undefined
+  const { size, interval } = subOptions('rotation', value, ['size', 'interval'])
+  const bytes = size === undefined ? undefined : (typeof size === 'string' || typeof size === 'number') ? parseSize(size) : undefined
+  if (size !== undefined && (bytes === undefined || bytes < MIN_ROTATION_SIZE)) {
+    throw bad('rotation.size', `a size of at least ${MIN_ROTATION_SIZE} bytes: a number of bytes or text such as "64KB" or "10MB"`, size)
+  }
+  const ms = interval === undefined ? undefined : typeof interval === 'number' ? (Number.isSafeInteger(interval) ? interval : undefined) : typeof interval === 'string' ? parseDuration(interval) : undefined
+  if (interval !== undefined && (ms === undefined || ms < MIN_ROTATION_INTERVAL_MS)) {
+    throw bad('rotation.interval', 'a duration of at least 1s: milliseconds, or text such as "1h" or "1d"', interval)
+  }
+  if (bytes === undefined && ms === undefined) throw bad('rotation', 'an object with size and/or interval', JSON.stringify(value))
+  return { size: bytes, intervalMs: ms }
+}
+
+function resolveRetention (value: unknown): RetentionOptions | undefined {
+  if (value === undefined) return undefined
+  const { maxFiles, maxAge } = subOptions('retention', value, ['maxFiles', 'maxAge'])
+  if (maxFiles !== undefined && !(typeof maxFiles === 'number' && Number.isSafeInteger(maxFiles) && maxFiles >= 1)) {
+    throw bad('retention.maxFiles', 'a whole number of rotated files to keep, at least 1', maxFiles)
+  }
+  const ms = maxAge === undefined ? undefined : typeof maxAge === 'number' ? (Number.isSafeInteger(maxAge) && maxAge > 0 ? maxAge : undefined) : typeof maxAge === 'string' ? parseDuration(maxAge) : undefined
+  if (maxAge !== undefined && ms === undefined) throw bad('retention.maxAge', 'a duration: milliseconds, or text such as "30d" or "12h"', maxAge)
+  if (maxFiles === undefined && ms === undefined) throw bad('retention', 'an object with maxFiles and/or maxAge', JSON.stringify(value))
+  return { maxFiles: maxFiles as number | undefined, maxAgeMs: ms }
 }
 
 export function resolveOptions (input: unknown): ResolvedOptions {
@@ -86,7 +157,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
       throw new AuditChainError('PAC_BAD_OPTION', `unknown option ${JSON.stringify(key)}; known options: ${[...KNOWN].join(', ')}`)
     }
   }
-  const { destination, privateKeyPath, privateKey, mkdir = true, fsync = 'close', headFile, headIntervalMs = 1000, signers = defaultSigners() } = opts
+  const { destination, privateKeyPath, privateKey, mkdir = true, fsync = 'close', headFile, headIntervalMs = 1000, signers = defaultSigners(), rotation, retention } = opts
   if (typeof destination !== 'string' || destination.length === 0) throw bad('destination', 'a file path', destination)
   if (privateKeyPath !== undefined && (typeof privateKeyPath !== 'string' || privateKeyPath.length === 0)) throw bad('privateKeyPath', 'a file path', privateKeyPath)
   if (privateKey !== undefined && typeof privateKey !== 'string') throw bad('privateKey', 'a PEM string', privateKey)
@@ -111,6 +182,8 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     fsync: fsync as FsyncMode,
     headFile: headFile === false ? undefined : resolve((headFile as string | undefined) ?? `${dest}.head.json`),
     headIntervalMs,
-    signers
+    signers,
+    rotation: resolveRotation(rotation),
+    retention: resolveRetention(retention)
   }
 }

@@ -8,7 +8,7 @@ import pino from 'pino'
 import { assertUnlocked } from './lock.js'
 import { ensureLogDirectory } from './file.js'
 import { resolveOptions, type AuditTransportOptions } from './options.js'
-import { readChainTail } from './tail.js'
+import { findResumePoint } from './rotation.js'
 import { loadKey } from './worker.js'
 
 // Run from source under tsx (the tests do), this module is a .ts file; pino's worker
@@ -34,7 +34,7 @@ export function auditChainTransport (options: AuditTransportOptions): ReturnType
   const key = loadKey(opts)
   ensureLogDirectory(opts.destination, opts.mkdir)
   assertUnlocked(opts.destination)
-  readChainTail(opts.destination, key)
+  findResumePoint(opts.destination, key)
   const resolved: AuditTransportOptions = {
     ...options,
     destination: opts.destination,

@@ -80,18 +80,83 @@ function findLastRecord (fd: number, size: number, file: string): LastRecord | u
   }
 }
 
-/** Find the chain id in the first records of the file. */
-function findChainId (fd: number, size: number): string | undefined {
+interface FileStart {
+  /** From the first record that names one (chain.open / chain.resume / file.open). */
+  chainId: string | undefined
+  /** Seq and `time` of the file's first record. */
+  firstSeq: number | undefined
+  firstTime: number | undefined
+}
+
+/** The chain id and first record of a file, from its first lines. */
+function readFileStart (fd: number, size: number): FileStart {
   const head = readRange(fd, 0, Math.min(size, CHAIN_ID_SCAN_BYTES))
-  let start = 0
+  const start: FileStart = { chainId: undefined, firstSeq: undefined, firstTime: undefined }
+  let from = 0
   for (;;) {
-    const end = head.indexOf(NEWLINE, start)
-    if (end < 0) return undefined
-    const parsed = parseRecordLine(head.subarray(start, end))
-    if (parsed.ok && typeof parsed.fields.chainId === 'string' && /^[0-9a-f]{32}$/.test(parsed.fields.chainId)) {
-      return parsed.fields.chainId
+    const end = head.indexOf(NEWLINE, from)
+    if (end < 0) return start
+    const parsed = parseRecordLine(head.subarray(from, end))
+    if (parsed.ok) {
+      if (start.firstSeq === undefined) {
+        start.firstSeq = parsed.member.seq
+        const time = parsed.fields.time
+        if (typeof time === 'number' && Number.isFinite(time)) start.firstTime = time
+      }
+      if (typeof parsed.fields.chainId === 'string' && /^[0-9a-f]{32}$/.test(parsed.fields.chainId)) {
+        start.chainId = parsed.fields.chainId
+        return start
+      }
     }
-    start = end + 1
+    from = end + 1
+  }
+}
+
+function findChainId (fd: number, size: number): string | undefined {
+  return readFileStart(fd, size).chainId
+}
+
+/** What retention needs to know of a rotated file before deleting it. */
+export interface FileRange {
+  chainId: string
+  firstSeq: number
+  lastSeq: number
+  lastHash: string
+}
+
+/**
+ * The chain and seq range of a complete (rotated) file, read from its first and last
+ * records without checking signatures; undefined when it holds no record naming a chain.
+ * Throws the fs error (ENOENT, EACCES) for the caller to report.
+ */
+export function readFileRange (file: string): FileRange | undefined {
+  const fd = openSync(file, 'r')
+  try {
+    const size = fstatSync(fd).size
+    if (size === 0) return undefined
+    const start = readFileStart(fd, size)
+    if (start.chainId === undefined || start.firstSeq === undefined) return undefined
+    const last = findLastRecord(fd, size, file)
+    if (last === undefined) return undefined
+    return { chainId: start.chainId, firstSeq: start.firstSeq, lastSeq: last.parsed.member.seq, lastHash: last.parsed.member.hash }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Seq and `time` of the first record of `file` (when its writer opened it); undefined members when it has none. */
+export function readFirstRecord (file: string): { seq: number | undefined, time: number | undefined } {
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch {
+    return { seq: undefined, time: undefined }
+  }
+  try {
+    const start = readFileStart(fd, fstatSync(fd).size)
+    return { seq: start.firstSeq, time: start.firstTime }
+  } finally {
+    closeSync(fd)
   }
 }
 

@@ -3,13 +3,13 @@
  * (hash + sign) → log file, then the head file on a timer and the seal at close.
  */
 import { Writable } from 'node:stream'
-import { basename } from 'node:path'
+import { basename, dirname } from 'node:path'
 import { parentPort } from 'node:worker_threads'
 import { randomBytes } from 'node:crypto'
 import build from 'pino-abstract-transport'
 import { AuditChainError } from '../errors.js'
 import { bodyFromLine } from '../format/body.js'
-import { chainCloseBody, chainOpenBody, chainResumeBody, fileOpenBody } from '../format/control.js'
+import { chainCloseBody, chainOpenBody, chainResumeBody, fileOpenBody, retentionPruneBody } from '../format/control.js'
 import { signHead, writeHeadFile } from '../format/head.js'
 import { loadSigningKey, signingKeyFromPem, type SigningKey } from '../format/keys.js'
 import { createChain, type Chain } from './chain.js'
@@ -17,7 +17,8 @@ import { createSignPool, createSigningQueue, type SignPool, type SigningQueue } 
 import { ensureLogDirectory, openLogFile, type LogFile } from './file.js'
 import { acquireLock, type Lock } from './lock.js'
 import { resolveOptions, type AuditTransportOptions, type ResolvedOptions } from './options.js'
-import { readChainTail } from './tail.js'
+import { findResumePoint, rotateAside } from './rotation.js'
+import { deleteFiles, planPrune } from './retention.js'
 
 // Objects (lines) the sink buffers before pushing back on split2 and, through it,
 // on thread-stream's shared buffer: enough to batch work, small enough to bound memory.
@@ -39,6 +40,9 @@ interface Writer {
   chain: Chain
   file: LogFile
   lock: Lock
+  /** Seq of the current file's first record, and when that file was opened (ms). */
+  fileFirstSeq: number
+  fileOpenedAt: number
 }
 
 /** Take the lock, inspect the file, and write the chain.open or chain.resume record. */
@@ -47,7 +51,7 @@ function startWriter (opts: ResolvedOptions, key: SigningKey): Writer {
   const lock = acquireLock(opts.destination)
   try {
     // Read the tail before opening for append: what we find decides the first record.
-    const tail = readChainTail(opts.destination, key)
+    const { tail, firstRecord } = findResumePoint(opts.destination, key)
     const file = openLogFile(opts.destination, opts)
     let chain: Chain
     let first: string
@@ -60,8 +64,9 @@ function startWriter (opts: ResolvedOptions, key: SigningKey): Writer {
       first = chainOpenBody(chainId, key.kid, tail.kind === 'fresh' ? tail.torn : null)
     }
     const newline = tail.kind !== 'empty' && tail.needsNewline ? '\n' : ''
+    const opened = { fileFirstSeq: firstRecord?.seq ?? chain.lastSeq + 1, fileOpenedAt: firstRecord?.time ?? Date.now() }
     file.write(newline + chain.append(first))
-    return { chain, file, lock }
+    return { chain, file, lock, ...opened }
   } catch (err) {
     lock.release()
     throw err
@@ -78,6 +83,9 @@ export default async function auditChainTransport (options: AuditTransportOption
   const started = startWriter(opts, key)
   const { chain, lock } = started
   let file = started.file
+  let fileFirstSeq = started.fileFirstSeq
+  let fileOpenedAt = started.fileOpenedAt
+  const fileName = basename(opts.destination)
 
   let headSeq = -1
   const writeHead = async (): Promise<void> => {
@@ -91,48 +99,165 @@ export default async function auditChainTransport (options: AuditTransportOption
 
   let failure: Error | undefined
   let processing = false
+  let closingStarted = false
+  const fail = (err: Error): void => {
+    failure ??= err
+    if (!sink.destroyed) sink.destroy(err)
+  }
+  const warn = (err: AuditChainError): void => { parentPort?.postMessage({ code: 'WARNING', err }) }
+
+  // Work on the file itself (rotation, retention, continuing after the file was
+  // replaced) runs one at a time, with every accepted record written and no new
+  // batch taken meanwhile: writev waits for it (see `switching` below).
+  let switching: Promise<void> | undefined
+  const exclusive = (work: () => Promise<void>): Promise<void> => {
+    const run = (switching ?? Promise.resolve()).then(async () => {
+      while ((signing?.pending ?? 0) > 0) await signing?.drain()
+      if (failure === undefined) await work()
+    })
+    const tracked: Promise<void> = run.then(
+      () => { if (switching === tracked) switching = undefined },
+      (err: Error) => { if (switching === tracked) switching = undefined; fail(err) })
+    switching = tracked
+    return tracked
+  }
+
+  // Open a new file at the destination path and make `text` (its first record) its first line.
+  const openNextFile = async (firstBody: string): Promise<void> => {
+    const old = file
+    file = openLogFile(opts.destination, opts)
+    fileFirstSeq = chain.lastSeq + 1
+    fileOpenedAt = Date.now()
+    file.write(chain.append(firstBody))
+    await old.close().catch(() => {})
+  }
+
+  // Rotation: the full file gets its final name first; the chain then continues in a
+  // new file whose file.open links to the old file's last record and names it. A crash
+  // between the two leaves no current file, and the next start continues from the
+  // newest rotated one (rotation.ts findResumePoint).
+  let rotationDue = false
+  const rotate = async (bySize = false): Promise<void> => {
+    // Asked for twice (size and time at once): the second finds a fresh file.
+    if (closingStarted || !(bySize || fileIsFull() || timeIsUp())) return
+    rotationDue = false
+    await file.sync()
+    const rotated = rotateAside(opts.destination, fileFirstSeq)
+    await openNextFile(fileOpenBody(chain.chainId, key.kid, fileName, basename(rotated), 'rotation'))
+    await prune()
+    armRotationTimer()
+  }
+  const fileIsFull = (): boolean => opts.rotation?.size !== undefined && file.bytes >= opts.rotation.size
+  const timeIsUp = (): boolean => opts.rotation?.intervalMs !== undefined && Date.now() >= fileOpenedAt + opts.rotation.intervalMs
+  const afterWrite = (): void => {
+    if (fileIsFull() && switching === undefined && !closingStarted) void exclusive(async () => { await rotate() })
+  }
+
+  // Rotation by time counts from the file's first record. An idle file is not rotated
+  // into an empty one: the rotation waits for the next record (rotationDue).
+  let rotationTimer: NodeJS.Timeout | undefined
+  const armRotationTimer = (): void => {
+    if (rotationTimer !== undefined) clearTimeout(rotationTimer)
+    const interval = opts.rotation?.intervalMs
+    if (interval === undefined || closingStarted) return
+    rotationTimer = setTimeout(() => {
+      if (chain.lastSeq > fileFirstSeq || chain.pending > 0) void exclusive(async () => { await rotate() })
+      else rotationDue = true
+    }, Math.max(0, fileOpenedAt + interval - Date.now()))
+    rotationTimer.unref()
+  }
+
+  // Retention: the prune record is on disk before anything is deleted, so a crash in
+  // between leaves a record naming files that still exist, never an unrecorded gap.
+  const prune = async (): Promise<void> => {
+    if (opts.retention === undefined) return
+    const plan = planPrune(opts.destination, chain.chainId, opts.retention)
+    const failed = [...plan.failed]
+    if (plan.files.length > 0) {
+      file.write(chain.append(retentionPruneBody(chain.chainId, plan.files.map((f) => f.pruned), [])))
+      afterWrite()
+      await file.sync()
+      failed.push(...deleteFiles(plan.files))
+    }
+    if (failed.length > 0) {
+      file.write(chain.append(retentionPruneBody(chain.chainId, [], failed)))
+      warn(new AuditChainError('PAC_RETENTION', `retention could not delete or read ${failed.map((f) => `${f.file} (${f.code})`).join(', ')} in ${dirname(opts.destination)}; recorded in a retention.prune record, and the transport goes on`))
+    }
+  }
+
   // signers > 1: sign in a pool of threads; the queue writes the lines back in seq order.
   let pool: SignPool | undefined
   let signing: SigningQueue | undefined
   if (opts.signers > 1) {
     pool = createSignPool(key.privateKey, opts.signers)
-    signing = createSigningQueue(chain, pool, (text) => { file.write(text) }, (err) => {
-      failure ??= err
-      if (!sink.destroyed) sink.destroy(err)
-    })
+    signing = createSigningQueue(chain, pool, (text) => { file.write(text); afterWrite() }, fail)
   }
+
+  // Rotation by size is decided as records are chained, not as they reach the file:
+  // with a sign pool thousands of records can be in flight, and the file.open must be
+  // chained before the records that go into the next file. A record line is its body
+  // plus ~295 bytes of chain member.
+  const RECORD_OVERHEAD = 295
+  const projectedBytes = (text: string): number => file.bytes + text.length +
+    (signing === undefined ? 0 : signing.pendingChars + signing.pending * RECORD_OVERHEAD)
+
+  const takeBatch = (chunks: Array<{ chunk: unknown }>, cb: (err?: Error | null) => void, from = 0): void => {
+    if (failure !== undefined) { cb(failure); return }
+    processing = true
+    try {
+      const limit = opts.rotation?.size
+      let text = ''
+      let next = from
+      let full = false
+      while (next < chunks.length && !full) {
+        const body = bodyFromLine(chunks[next++].chunk as string)
+        if (body === undefined) continue
+        if (signing !== undefined) signing.add(chain.prepare(body))
+        else text += chain.append(body)
+        full = limit !== undefined && projectedBytes(text) >= limit
+      }
+      if (text.length > 0) file.write(text)
+      if (full && !closingStarted) {
+        // The rest of the batch goes into the next file.
+        exclusive(async () => { await rotate(true) }).then(() => {
+          if (next < chunks.length) takeBatch(chunks, cb, next)
+          else if (failure !== undefined) cb(failure)
+          else cb()
+        }, cb)
+        return
+      }
+      if (signing !== undefined) signing.whenBelow(MAX_PENDING_RECORDS, MAX_PENDING_CHARS, cb)
+      else cb()
+    } catch (err) {
+      failure = err as Error
+      cb(err as Error)
+    } finally {
+      processing = false
+    }
+  }
+
   const sink = new Writable({
     objectMode: true,
     highWaterMark: SINK_HIGH_WATER_MARK,
     writev (chunks, cb) {
-      processing = true
-      try {
-        if (signing !== undefined) {
-          for (const { chunk } of chunks) {
-            const body = bodyFromLine(chunk as string)
-            if (body !== undefined) signing.add(chain.prepare(body))
-          }
-          signing.whenBelow(MAX_PENDING_RECORDS, MAX_PENDING_CHARS, cb)
-          return
-        }
-        let text = ''
-        for (const { chunk } of chunks) {
-          const body = bodyFromLine(chunk as string)
-          if (body !== undefined) text += chain.append(body)
-        }
-        if (text.length > 0) file.write(text)
-        cb()
-      } catch (err) {
-        failure = err as Error
-        cb(err as Error)
-      } finally {
-        processing = false
+      // A rotation due by time happens before the records that arrived after it.
+      if (rotationDue && switching === undefined && !closingStarted) void exclusive(async () => { await rotate() })
+      if (switching !== undefined) {
+        processing = true
+        switching.then(() => { processing = false; takeBatch(chunks, cb) }, cb)
+        return
       }
+      takeBatch(chunks, cb)
     },
     // 'finish' (and so the seal) only once every accepted record is signed and written.
     final (cb) {
-      if (signing === undefined) { cb(); return }
-      signing.drain().then(() => { cb() }, cb)
+      const done = async (): Promise<void> => {
+        while (switching !== undefined || (signing?.pending ?? 0) > 0) {
+          await switching
+          await signing?.drain()
+        }
+      }
+      done().then(() => { cb() }, cb)
     }
   })
 
@@ -140,13 +265,10 @@ export default async function auditChainTransport (options: AuditTransportOption
   // rotation tool that does not know us): whatever we append to the old inode is out
   // of the auditor's sight, so continue the chain in a new file at the path.
   const continueInNewFile = async (): Promise<void> => {
-    while ((signing?.pending ?? 0) > 0) await signing?.drain()
-    const old = file
-    file = openLogFile(opts.destination, opts)
-    file.write(chain.append(fileOpenBody(chain.chainId, key.kid, basename(opts.destination), null, 'replaced')))
-    await old.close().catch(() => {})
-    const warning = new AuditChainError('PAC_FILE_REPLACED', `${opts.destination} was deleted or replaced while being written; the chain continues at seq ${chain.lastSeq} in a new file at that path. Records written since the last check (${opts.headIntervalMs} ms) went to the old file only`)
-    parentPort?.postMessage({ code: 'WARNING', err: warning })
+    if (closingStarted || file.stillInPlace()) return
+    await openNextFile(fileOpenBody(chain.chainId, key.kid, fileName, null, 'replaced'))
+    armRotationTimer()
+    warn(new AuditChainError('PAC_FILE_REPLACED', `${opts.destination} was deleted or replaced while being written; the chain continues at seq ${chain.lastSeq} in a new file at that path. Records written since the last check (${opts.headIntervalMs} ms) went to the old file only`))
   }
 
   // Every headIntervalMs: check the file is still ours, then refresh the head.
@@ -154,21 +276,25 @@ export default async function auditChainTransport (options: AuditTransportOption
   const headLoop = (): void => {
     headTimer = setTimeout(() => {
       const step = async (): Promise<void> => {
-        if (failure === undefined && !closingStarted && !file.stillInPlace()) await continueInNewFile()
-        await writeHead()
+        await switching
+        if (failure === undefined && !closingStarted && !file.stillInPlace()) await exclusive(continueInNewFile)
+        if (failure === undefined) await writeHead()
       }
       // A failure here (the directory gone, fsync failing) must reach the app like a write error.
-      step().then(headLoop, (err: Error) => { failure ??= err; if (!sink.destroyed) sink.destroy(err) })
+      step().then(headLoop, fail)
     }, opts.headIntervalMs)
     headTimer.unref()
   }
   headLoop()
+  armRotationTimer()
+  // Retention applies from the start too: a restart with a smaller limit prunes at once.
+  if (opts.retention !== undefined) void exclusive(prune)
 
   let closing: Promise<void> | undefined
-  let closingStarted = false
   const seal = async (): Promise<void> => {
     closingStarted = true
     if (headTimer !== undefined) clearTimeout(headTimer)
+    if (rotationTimer !== undefined) clearTimeout(rotationTimer)
     try {
       if (!sink.writableFinished && failure === undefined) {
         const finished = new Promise<void>((resolve, reject) => {
@@ -178,6 +304,7 @@ export default async function auditChainTransport (options: AuditTransportOption
         if (!sink.writableEnded) sink.end()
         await finished
       }
+      await switching
       if (failure === undefined) {
         file.write(chain.append(chainCloseBody(chain.chainId, chain.written + 1)))
         await writeHead()
@@ -196,7 +323,7 @@ export default async function auditChainTransport (options: AuditTransportOption
     // stream's 'error'), not die as an uncaught exception in this worker.
     sink.on('error', (err) => { source.destroy(err) })
     // Lines are all in once split2 has none buffered and the sink has none queued.
-    const idle = (): boolean => source.readableLength === 0 && source.writableLength === 0 && sink.writableLength === 0 && !processing && (signing?.pending ?? 0) === 0
+    const idle = (): boolean => source.readableLength === 0 && source.writableLength === 0 && sink.writableLength === 0 && !processing && switching === undefined && (signing?.pending ?? 0) === 0
     ;(source as unknown as { flush: (cb: (err?: Error) => void) => void }).flush = function flush (cb) {
       const wait = (): void => {
         if (failure !== undefined) { cb(failure); return }

@@ -4,6 +4,7 @@
  * sequence. Memory is bounded by the window, not by the number of records.
  */
 import type { ChainMember } from '../format/record.js'
+import { isPrunedFile } from '../format/control.js'
 import type { Finding, ChainSummary } from './report.js'
 import type { HeadBook, HeadWatch } from './heads.js'
 
@@ -40,6 +41,33 @@ interface Gap {
   to: number
   file: string
   line: number
+  /** The file the record after the gap says came before it (a rotation's file.open). */
+  previousFile?: string
+}
+
+interface DuplicateRun {
+  file: string
+  fromLine: number
+  toLine: number
+  fromSeq: number
+  toSeq: number
+  count: number
+  /** `file:line` of the first record it repeats. */
+  original: string
+}
+
+/** A chain whose first record has seq > 0, until a retention.prune record explains it. */
+interface LateStart {
+  seq: number
+  prev: string
+  file: string
+  line: number
+  previousFile?: string
+}
+
+/** `previousFile` of a validly signed file.open record, if it names one. */
+function previousFileOf (fields: Record<string, unknown>): string | undefined {
+  return eventOf(fields) === 'file.open' && typeof fields.previousFile === 'string' ? fields.previousFile : undefined
 }
 
 function eventOf (fields: Record<string, unknown>): string | undefined {
@@ -71,10 +99,15 @@ export class ChainState {
   private firstTime: string | undefined
   private lastTime: string | undefined
   private heads: ReadonlyMap<number, HeadWatch[]> = new Map()
+  private lateStart: LateStart | undefined
+  /** Consecutive duplicated lines, reported as one finding (a copied file is one finding, not thousands). */
+  private duplicates: DuplicateRun | undefined
+  /** Set when a retention.prune record explains why the chain starts past seq 0. */
+  private prunedBefore: number | undefined
 
   constructor (
     chainId: string | null,
-    private readonly emit: Emit,
+    private readonly out: Emit,
     private readonly headBook: HeadBook,
     private readonly windowSize = DEFAULT_WINDOW
   ) {
@@ -99,8 +132,26 @@ export class ChainState {
     if (this.files.at(-1) !== file) this.files.push(file)
   }
 
+  /** Every finding goes out through here, after the duplicate run it interrupts. */
+  private readonly emit = (f: Omit<Finding, 'severity'>): void => {
+    this.flushDuplicates()
+    this.out(f)
+  }
+
+  private flushDuplicates (): void {
+    const run = this.duplicates
+    if (run === undefined) return
+    this.duplicates = undefined
+    const message = run.count === 1
+      ? `the record repeats seq ${run.fromSeq} already read at ${run.original} (same hash): the line was duplicated`
+      : `lines ${run.fromLine}–${run.toLine} repeat ${range(run.fromSeq, run.toSeq)} already read from ${run.original} on (same hashes): the lines were duplicated, or the file is a copy of one already read`
+    this.out({ kind: 'duplicate', file: run.file, line: run.fromLine, seq: run.fromSeq, message })
+  }
+
   /** Place one record in the chain. */
   add (r: ChainRecord): void {
+    const run = this.duplicates
+    if (run !== undefined && !(r.file === run.file && r.line === run.toLine + 1 && r.member.seq === run.toSeq + 1)) this.flushDuplicates()
     this.records++
     this.noteFile(r.file)
     const { seq } = r.member
@@ -126,29 +177,55 @@ export class ChainState {
       // A record that failed its checks and claims a seq far ahead is not trusted to
       // move the chain: it would turn every later genuine record into a reorder.
       if (r.failed) return
-      this.gaps.push({ from: this.lastSeq + 1, to: seq - 1, file: r.file, line: r.line })
+      const previousFile = previousFileOf(r.fields)
+      this.gaps.push({ from: this.lastSeq + 1, to: seq - 1, file: r.file, line: r.line, ...(previousFile !== undefined ? { previousFile } : {}) })
       this.accept(r)
     } else {
       this.behind(r)
     }
   }
 
-  /** The first record of the chain. */
+  /**
+   * The first record of the chain. One with seq > 0 is a cut-off beginning unless a
+   * later retention.prune record names the file that ended right before it (see
+   * `pruneExplains`); that is only known at the end, so the finding waits until then.
+   */
   private first (r: ChainRecord): void {
-    const { seq } = r.member
+    const { seq, prev } = r.member
     this.firstSeq = seq
-    if (seq > 0 && !this.startExplained(seq)) {
-      this.emit({ kind: 'missing-start', file: r.file, line: r.line, seq, message: `the chain's first record has seq ${seq}, not 0: records 0–${seq - 1} (its beginning) are not there, and nothing explains why` })
+    if (seq > 0) {
+      const previousFile = r.failed ? undefined : previousFileOf(r.fields)
+      this.lateStart = { seq, prev, file: r.file, line: r.line, ...(previousFile !== undefined ? { previousFile } : {}) }
     }
     this.accept(r)
   }
 
   /**
-   * Whether something legitimately explains a chain starting at `seq`. Nothing does
-   * yet: a `retention.prune` record (FORMAT.md §5.4) will, once its body is specified.
+   * A validly signed retention.prune record explains a chain that starts at seq S when
+   * it names a deleted file whose last record was S-1 with exactly the hash the first
+   * record links to. The writer deletes oldest first, so the newest prune record always
+   * names the file right before the oldest one kept; deleting one more file makes the
+   * chain start where no prune record points, and that is reported.
    */
-  private startExplained (_seq: number): boolean {
-    return false
+  private pruneExplains (fields: Record<string, unknown>): void {
+    const start = this.lateStart
+    if (start === undefined || !Array.isArray(fields.files)) return
+    for (const f of fields.files) {
+      if (isPrunedFile(f) && f.lastSeq === start.seq - 1 && f.lastHash === start.prev) {
+        this.lateStart = undefined
+        this.prunedBefore = start.seq
+        return
+      }
+    }
+  }
+
+  private reportLateStart (start: LateStart): void {
+    const { seq } = start
+    const before = seq === 1 ? 'record 0' : `records 0–${seq - 1}`
+    const why = start.previousFile !== undefined
+      ? `: the file before it, ${start.previousFile} (named by this file.open), is missing, and no retention.prune record says retention deleted it`
+      : ', and no retention.prune record explains why'
+    this.emit({ kind: 'missing-start', file: start.file, line: start.line, seq, message: `the chain's first record has seq ${seq}, not 0: ${before} (its beginning) are not there${why}` })
   }
 
   private continuesSeal (r: ChainRecord): boolean {
@@ -176,7 +253,14 @@ export class ChainState {
     if (slot === undefined) {
       this.emit({ kind: 'inserted', file: r.file, line: r.line, seq, message: `a record with seq ${seq} appears after seq ${this.lastSeq}, long after its place in the chain: it was inserted (or copied) here` })
     } else if (slot.hash === hash) {
-      this.emit({ kind: 'duplicate', file: r.file, line: r.line, seq, message: `the record repeats seq ${seq} already read at ${slot.file}:${slot.line} (same hash): the line was duplicated` })
+      const run = this.duplicates
+      if (run !== undefined) {
+        run.toLine = r.line
+        run.toSeq = seq
+        run.count++
+      } else {
+        this.duplicates = { file: r.file, fromLine: r.line, toLine: r.line, fromSeq: seq, toSeq: seq, count: 1, original: `${slot.file}:${slot.line}` }
+      }
     } else if (slot.failed) {
       this.emit({ kind: 'inserted', file: slot.file, line: slot.line, seq, message: `this line claims seq ${seq} but failed its checks, and a validly signed record with seq ${seq} follows at ${r.file}:${r.line}: this line was inserted (forged)` })
       this.occupy(r)
@@ -234,6 +318,7 @@ export class ChainState {
     }
     const event = eventOf(r.fields)
     if (event === 'chain.open' || event === 'chain.resume') this.writerStart = seq
+    if (event === 'retention.prune') this.pruneExplains(r.fields)
     if (event === 'chain.close') this.sealed(r)
   }
 
@@ -265,11 +350,17 @@ export class ChainState {
   }
 
   private reportGap (gap: Gap): void {
-    this.emit({ kind: 'missing', file: gap.file, line: gap.line, seq: gap.from, message: `${range(gap.from, gap.to)} ${gap.from === gap.to ? 'is' : 'are'} not in the log before this line: lines were deleted (or a file of the chain is missing)` })
+    const why = gap.previousFile !== undefined
+      ? `the file.open here continues from ${gap.previousFile}, which is missing (or was cut short)`
+      : 'lines were deleted (or a file of the chain is missing)'
+    this.emit({ kind: 'missing', file: gap.file, line: gap.line, seq: gap.from, message: `${range(gap.from, gap.to)} ${gap.from === gap.to ? 'is' : 'are'} not in the log before this line: ${why}` })
   }
 
   /** The chain has ended: report what is still open and summarise. */
   finish (requireSeal: boolean): ChainSummary {
+    this.flushDuplicates()
+    if (this.lateStart !== undefined) this.reportLateStart(this.lateStart)
+    this.lateStart = undefined
     for (const gap of this.gaps) this.reportGap(gap)
     this.gaps = []
     const anchoredSeq = this.chainId === null ? undefined : this.headBook.settle(this.chainId, this.lastSeq, this.emit)
@@ -296,6 +387,7 @@ export class ChainState {
       records: this.records,
       files: this.files,
       sealed: this.seal !== null,
+      ...(this.prunedBefore !== undefined ? { prunedBefore: this.prunedBefore } : {}),
       ...(this.firstTime !== undefined ? { firstTime: this.firstTime, lastTime: this.lastTime } : {}),
       unanchored
     }

@@ -55,6 +55,8 @@ export interface ChainSummary {
   files: string[]
   /** True when the chain ends with a valid `chain.close`. */
   sealed: boolean
+  /** When the chain starts past seq 0 because retention deleted its oldest files: its first seq (a signed retention.prune record says so). */
+  prunedBefore?: number
   /** `time` of the first and last valid records, ISO 8601, when the records carry one. */
   firstTime?: string
   lastTime?: string
@@ -89,7 +91,8 @@ export function formatFinding (f: Finding): string {
 
 export function formatChain (c: ChainSummary): string {
   const id = c.chainId ?? '(no chain id found)'
-  const range = c.records === 0 ? 'no records' : `seq ${c.firstSeq}–${c.lastSeq}, ${plural(c.records, 'record')}`
+  const pruned = c.prunedBefore !== undefined ? ` (seq 0–${c.prunedBefore - 1} pruned by retention)` : ''
+  const range = c.records === 0 ? 'no records' : `seq ${c.firstSeq}–${c.lastSeq}${pruned}, ${plural(c.records, 'record')}`
   const state = c.sealed ? 'sealed' : c.unanchored > 0 ? `not sealed, ${plural(c.unanchored, 'record')} unanchored` : 'not sealed, anchored by a head file'
   const time = c.firstTime !== undefined && c.lastTime !== undefined ? `, ${c.firstTime} → ${c.lastTime}` : ''
   return `chain ${id}: ${range} in ${plural(c.files.length, 'file')}, ${state}${time}`

@@ -136,11 +136,10 @@ export default async function auditChainTransport (options: AuditTransportOption
   // new file whose file.open links to the old file's last record and names it. A crash
   // between the two leaves no current file, and the next start continues from the
   // newest rotated one (rotation.ts findResumePoint).
-  let rotationDue = false
   const rotate = async (bySize = false): Promise<void> => {
-    // Asked for twice (size and time at once): the second finds a fresh file.
-    if (closingStarted || !(bySize || fileIsFull() || timeIsUp())) return
-    rotationDue = false
+    // Asked for twice (size and time at once): the second finds a fresh file. Rotation
+    // by size goes on while closing, as the backlog drains; the seal waits for it.
+    if (!(bySize || fileIsFull() || (timeIsUp() && !closingStarted))) return
     await file.sync()
     const rotated = rotateAside(opts.destination, fileFirstSeq)
     await openNextFile(fileOpenBody(chain.chainId, key.kid, fileName, basename(rotated), 'rotation'))
@@ -150,11 +149,13 @@ export default async function auditChainTransport (options: AuditTransportOption
   const fileIsFull = (): boolean => opts.rotation?.size !== undefined && file.bytes >= opts.rotation.size
   const timeIsUp = (): boolean => opts.rotation?.intervalMs !== undefined && Date.now() >= fileOpenedAt + opts.rotation.intervalMs
   const afterWrite = (): void => {
-    if (fileIsFull() && switching === undefined && !closingStarted) void exclusive(async () => { await rotate() })
+    if (fileIsFull() && switching === undefined) void exclusive(async () => { await rotate() })
   }
 
-  // Rotation by time counts from the file's first record. An idle file is not rotated
-  // into an empty one: the rotation waits for the next record (rotationDue).
+  // Rotation by time counts from the file's first record. A file that holds nothing but
+  // its opening record when its time is up is not rotated (that would only make files
+  // of one record): its clock restarts with the next record instead (idleOverdue).
+  let idleOverdue = false
   let rotationTimer: NodeJS.Timeout | undefined
   const armRotationTimer = (): void => {
     if (rotationTimer !== undefined) clearTimeout(rotationTimer)
@@ -162,7 +163,7 @@ export default async function auditChainTransport (options: AuditTransportOption
     if (interval === undefined || closingStarted) return
     rotationTimer = setTimeout(() => {
       if (chain.lastSeq > fileFirstSeq || chain.pending > 0) void exclusive(async () => { await rotate() })
-      else rotationDue = true
+      else idleOverdue = true
     }, Math.max(0, fileOpenedAt + interval - Date.now()))
     rotationTimer.unref()
   }
@@ -217,7 +218,7 @@ export default async function auditChainTransport (options: AuditTransportOption
         full = limit !== undefined && projectedBytes(text) >= limit
       }
       if (text.length > 0) file.write(text)
-      if (full && !closingStarted) {
+      if (full) {
         // The rest of the batch goes into the next file.
         exclusive(async () => { await rotate(true) }).then(() => {
           if (next < chunks.length) takeBatch(chunks, cb, next)
@@ -240,8 +241,11 @@ export default async function auditChainTransport (options: AuditTransportOption
     objectMode: true,
     highWaterMark: SINK_HIGH_WATER_MARK,
     writev (chunks, cb) {
-      // A rotation due by time happens before the records that arrived after it.
-      if (rotationDue && switching === undefined && !closingStarted) void exclusive(async () => { await rotate() })
+      if (idleOverdue) {
+        idleOverdue = false
+        fileOpenedAt = Date.now()
+        armRotationTimer()
+      }
       if (switching !== undefined) {
         processing = true
         switching.then(() => { processing = false; takeBatch(chunks, cb) }, cb)

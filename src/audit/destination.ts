@@ -31,6 +31,14 @@ function warnUnchainedOnce (destination: string): void {
 /** The transport options the policy implies, with the caller's overrides on top. */
 export function chainOptions (config: AuditConfig, overrides: Partial<AuditTransportOptions> = {}): AuditTransportOptions {
   const options: AuditTransportOptions = { destination: join(config.storageLocation, LOG_FILE_NAME) }
+  const { rotation } = config
+  if (rotation !== undefined && (rotation.maxSizeBytes !== undefined || rotation.intervalMs !== undefined)) {
+    options.rotation = {
+      ...(rotation.maxSizeBytes !== undefined ? { size: rotation.maxSizeBytes } : {}),
+      ...(rotation.intervalMs !== undefined ? { interval: rotation.intervalMs } : {})
+    }
+  }
+  if (config.retentionPeriodMs !== undefined) options.retention = { maxAge: config.retentionPeriodMs }
   // An explicit key (path or PEM) from the caller replaces the policy's key path.
   if (config.privateKeyPath !== undefined && overrides.privateKey === undefined && overrides.privateKeyPath === undefined) {
     options.privateKeyPath = config.privateKeyPath

@@ -49,8 +49,9 @@ const policyObject = z.strictObject({
   storage_location: path.default(DEFAULT_STORAGE_LOCATION),
   retention_period: duration.optional(),
   rotation: z.strictObject({
-    max_size: size.optional(),
-    interval: duration.optional()
+    // The transport's own lower bounds (src/transport/options.ts), so the message names the policy key.
+    max_size: size.refine((v) => v >= 1024, { error: 'a size of at least 1KB, such as "10MB"' }).optional(),
+    interval: duration.refine((v) => v >= 1000, { error: 'a duration of at least 1s, such as "1h" or "1d"' }).optional()
   }, { error: 'a mapping with max_size and/or interval' }).optional(),
   signing: z.strictObject({
     private_key_path: path.optional()

@@ -34,9 +34,9 @@ export interface AuditConfig {
   logLevel: DetailLevel
   /** Absolute directory of the log; the current file is `<storageLocation>/audit.log`. */
   storageLocation: string
-  /** Accepted and validated; applied when rotation/retention ships. */
+  /** Rotated files last written longer ago than this are deleted (transport option `retention.maxAge`). */
   retentionPeriodMs?: number
-  /** Accepted and validated; applied when rotation ships. */
+  /** When the current file is rotated (transport option `rotation`). */
   rotation?: { maxSizeBytes?: number, intervalMs?: number }
   /** Absolute path of the Ed25519 private key (PKCS#8 PEM, mode 0600). */
   privateKeyPath?: string

@@ -318,3 +318,29 @@ test('bad rotation and retention options fail in the caller\'s thread, naming th
     })
   }
 })
+
+test('a file that cannot be renamed is not rotated: records go on into it, the app gets a PAC_ROTATION warning', async (t) => {
+  const box = sandbox()
+  t.after(box.cleanup)
+  // A 232-character name is legal, and so are its head file's temporary name (+23 at
+  // most); with the rotation suffix (+27) it is longer than 255: ENAMETOOLONG.
+  const destination = join(box.dir, 'logs', `${'a'.repeat(228)}.log`)
+  const warnings: Error[] = []
+  const onWarning = (w: Error): void => { warnings.push(w) }
+  process.on('warning', onWarning)
+  t.after(() => { process.off('warning', onWarning) })
+  const transport = auditChainTransport({ destination, privateKeyPath: box.keyPath, rotation: { size: '1KB' } })
+  const logger = pino(transport)
+  for (let i = 0; i < 50; i++) logger.info({ i, event: 'x' }, 'still written')
+  await new Promise<void>((resolve) => logger.flush(() => resolve()))
+  await closeAuditTransport(transport)
+  assert.deepEqual(readdirSync(join(box.dir, 'logs')).filter((n) => n.endsWith('.log')), [basename(destination)])
+  const records = readRecords(destination)
+  assert.deepEqual(records.filter((r) => r.event === 'x').map((r) => r.i), Array.from({ length: 50 }, (_, i) => i))
+  // One try, then a pause: not one warning per record.
+  const rotation = warnings.filter((w) => hasCode(w, 'PAC_ROTATION'))
+  assert.equal(rotation.length, 1, warnings.map((w) => w.message).join('\n'))
+  assert.match(rotation[0].message, /cannot rename .* to rotate it \(ENAMETOOLONG\); records go on into it/)
+  const report = await verify([destination], { keys: [box.pubPath] })
+  assert.equal(report.ok, true, problemsOf(report))
+})

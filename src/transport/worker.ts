@@ -29,6 +29,8 @@ const SINK_HIGH_WATER_MARK = 1024
 // that a flood of huge lines stays bounded in memory too.
 const MAX_PENDING_RECORDS = 8192
 const MAX_PENDING_CHARS = 32 * 1024 * 1024
+// After a rotation failed (the file could not be renamed), the next try waits this long.
+const ROTATION_RETRY_MS = 60_000
 
 export function loadKey (opts: ResolvedOptions): SigningKey {
   return opts.privateKeyPath !== undefined
@@ -139,17 +141,29 @@ export default async function auditChainTransport (options: AuditTransportOption
   const rotate = async (bySize = false): Promise<void> => {
     // Asked for twice (size and time at once): the second finds a fresh file. Rotation
     // by size goes on while closing, as the backlog drains; the seal waits for it.
-    if (!(bySize || fileIsFull() || (timeIsUp() && !closingStarted))) return
+    if (!(bySize || fileIsFull() || (timeIsUp() && !closingStarted)) || rotationHeld()) return
     await file.sync()
-    const rotated = rotateAside(opts.destination, fileFirstSeq)
+    let rotated: string
+    try {
+      rotated = rotateAside(opts.destination, fileFirstSeq)
+    } catch (err) {
+      // Nothing has changed yet: keep appending to the current file rather than stop
+      // the audit log over a file name, and try again later.
+      rotationHeldUntil = Date.now() + ROTATION_RETRY_MS
+      warn(new AuditChainError('PAC_ROTATION', `cannot rename ${opts.destination} to rotate it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); records go on into it, and rotation is tried again in ${ROTATION_RETRY_MS / 1000} s`))
+      armRotationTimer()
+      return
+    }
     await openNextFile(fileOpenBody(chain.chainId, key.kid, fileName, basename(rotated), 'rotation'))
     await prune()
     armRotationTimer()
   }
+  let rotationHeldUntil = 0
+  const rotationHeld = (): boolean => Date.now() < rotationHeldUntil
   const fileIsFull = (): boolean => opts.rotation?.size !== undefined && file.bytes >= opts.rotation.size
   const timeIsUp = (): boolean => opts.rotation?.intervalMs !== undefined && Date.now() >= fileOpenedAt + opts.rotation.intervalMs
   const afterWrite = (): void => {
-    if (fileIsFull() && switching === undefined) void exclusive(async () => { await rotate() })
+    if (fileIsFull() && switching === undefined && !rotationHeld()) void exclusive(async () => { await rotate() })
   }
 
   // Rotation by time counts from the file's first record. A file that holds nothing but
@@ -164,7 +178,7 @@ export default async function auditChainTransport (options: AuditTransportOption
     rotationTimer = setTimeout(() => {
       if (chain.lastSeq > fileFirstSeq || chain.pending > 0) void exclusive(async () => { await rotate() })
       else idleOverdue = true
-    }, Math.max(0, fileOpenedAt + interval - Date.now()))
+    }, Math.max(0, fileOpenedAt + interval - Date.now(), rotationHeldUntil - Date.now()))
     rotationTimer.unref()
   }
 
@@ -206,7 +220,7 @@ export default async function auditChainTransport (options: AuditTransportOption
     if (failure !== undefined) { cb(failure); return }
     processing = true
     try {
-      const limit = opts.rotation?.size
+      const limit = rotationHeld() ? undefined : opts.rotation?.size
       let text = ''
       let next = from
       let full = false

@@ -23,6 +23,8 @@ export type AuditChainErrorCode =
   | 'PAC_INPUT'
   | 'PAC_FILE_REPLACED'
   | 'PAC_RETENTION'
+  | 'PAC_ROTATION'
+  | 'PAC_VERIFY_FAILED'
 
 export class AuditChainError extends Error {
   readonly code: AuditChainErrorCode

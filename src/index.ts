@@ -8,6 +8,8 @@ export default auditChainTransportWorker
 export { auditChainTransport, transportTarget } from './transport/spawn.js'
 export { closeAuditTransport, type TransportStream } from './transport/close.js'
 export type { AuditTransportOptions, FsyncMode } from './transport/options.js'
+export { auditChainStage, stageTarget, type AuditStageStep } from './stage/step.js'
+export type { AuditStageOptions } from './stage/options.js'
 export { AuditChainError, hasCode, type AuditChainErrorCode } from './errors.js'
 export { parseRecordLine, recordLine, recordHash, chainMemberText, GENESIS_PREV, type ChainMember } from './format/record.js'
 export { keyIdOf, generateKeyPairPem } from './format/keys.js'

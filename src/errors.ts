@@ -25,6 +25,7 @@ export type AuditChainErrorCode =
   | 'PAC_RETENTION'
   | 'PAC_ROTATION'
   | 'PAC_VERIFY_FAILED'
+  | 'PAC_STATE'
 
 export class AuditChainError extends Error {
   readonly code: AuditChainErrorCode

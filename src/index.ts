@@ -15,4 +15,4 @@ export { parseRecordLine, recordLine, recordHash, chainMemberText, GENESIS_PREV,
 export { keyIdOf, generateKeyPairPem } from './format/keys.js'
 export type { ChainHead } from './format/head.js'
 export * from './audit/index.js'
-export { verify, formatReport, type VerifyOptions, type VerifyReport, type Finding, type FindingKind, type ChainSummary } from './verify/index.js'
+export { verify, formatReport, type VerifyOptions, type VerifyReport, type Finding, type FindingKind, type ChainSummary, type StateOutcome } from './verify/index.js'

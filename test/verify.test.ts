@@ -91,6 +91,7 @@ test('an untouched log is intact with zero findings, as a file and as a director
     chainId: w.chain.chainId,
     firstSeq: 0,
     lastSeq: 101,
+    lastHash: w.chain.hash,
     records: 102,
     files: [w.path],
     sealed: true,

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `audit-chain` command: `keygen` and `verify`.
+ * The `audit-chain` command: `keygen`, `verify` and `head`.
  * Exit codes: 0 intact (or done), 1 problems found, 2 could not run.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { AuditChainError } from '../errors.js'
+import { loadVerifyKey, type VerifyKey } from '../format/keys.js'
 import { verify, formatReport } from '../verify/index.js'
+import { headFilesOf, readHead, shippedLine } from './head.js'
 import { keygen } from './keygen.js'
 import { progressBar } from './progress.js'
 
@@ -14,7 +16,8 @@ const EXIT_PROBLEMS = 1
 const EXIT_CANNOT_RUN = 2
 
 const USAGE = `Usage:
-  audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--require-seal] [--json] [--quiet]
+  audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--state FILE] [--require-seal] [--json] [--quiet]
+  audit-chain head PATH [--key PUB]... [--json]
   audit-chain keygen --out DIR [--name NAME]
   audit-chain help
 
@@ -22,7 +25,10 @@ verify   Check audit logs written by pino-audit-chain.
          PATH is a log file, a directory (every log file in it, grouped into chains and
          read in seq order; its *.head.json files are used as heads), or - for stdin.
   --key PUB        public key (SPKI PEM) records may be signed with; repeat for rotated keys
-  --head FILE      a head file (copied off the host) the log must still reach; repeatable
+  --head FILE      a head file (copied off the host) the log must still reach; repeatable.
+                   A file of several heads, one per line (as "head" appends them), checks each
+  --state FILE     remember each chain's last verified record in FILE (created if missing);
+                   next time, a log that no longer reaches it unchanged is a problem (rollback)
   --require-seal   a chain that is neither sealed nor covered by a head is a problem, not a warning
   --json           print one JSON report on stdout and nothing else
   --quiet          print only the final verdict line
@@ -30,6 +36,13 @@ verify   Check audit logs written by pino-audit-chain.
     FILE:LINE seq N  KIND — MESSAGE
   then one line per chain and the verdict.
   Exit status: 0 intact, 1 problems found, 2 could not run.
+
+head     Print the signed head of a log, byte for byte, one line per head file, to ship
+         it off the host (e.g. from cron: audit-chain head LOG >> /offhost/heads.jsonl).
+         PATH is a head file, a log file (its PATH.head.json) or a directory (its *.head.json).
+  --key PUB        check the head's signature first; a head that fails is not printed (exit 1)
+  --json           print one JSON report (file, head, signature) instead of the head lines
+  Exit status: 0 printed, 1 a head is not valid, 2 could not run (no head file, unreadable key).
 
 keygen   Create an Ed25519 key pair: DIR/NAME.key (private, mode 0600, for the transport)
          and DIR/NAME.pub (public, for auditors). Never overwrites an existing key.
@@ -52,6 +65,7 @@ async function runVerify (args: string[]): Promise<number> {
     key: { type: 'string', short: 'k', multiple: true },
     head: { type: 'string', multiple: true },
     'require-seal': { type: 'boolean' },
+    state: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' }
   })
@@ -66,6 +80,7 @@ async function runVerify (args: string[]): Promise<number> {
       keys,
       heads: (values.head ?? []) as string[],
       requireSeal: values['require-seal'] === true,
+      ...(typeof values.state === 'string' ? { state: values.state } : {}),
       onProgress: progress.update
     })
   } finally {
@@ -73,6 +88,36 @@ async function runVerify (args: string[]): Promise<number> {
   }
   process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, { quiet: values.quiet === true }))
   return report.ok ? EXIT_OK : EXIT_PROBLEMS
+}
+
+function runHead (args: string[]): number {
+  const { values, positionals } = parse(args, {
+    key: { type: 'string', short: 'k', multiple: true },
+    json: { type: 'boolean' }
+  })
+  if (positionals.length !== 1) throw new UsageError('head needs exactly one PATH: a head file, a log file, or the directory they are in')
+  const keyPaths = (values.key ?? []) as string[]
+  let keyring: Map<string, VerifyKey> | undefined
+  if (keyPaths.length > 0) {
+    keyring = new Map()
+    for (const path of keyPaths) {
+      const key = loadVerifyKey(path)
+      keyring.set(key.kid, key)
+    }
+  }
+  const readings = headFilesOf(positionals[0]).map((file) => readHead(file, keyring))
+  const ok = readings.every((r) => r.ok)
+  if (values.json === true) {
+    const heads = readings.map(({ file, ok, head, signature, problem }) => ({ file, ok, head: head ?? null, signature, ...(problem !== undefined ? { problem } : {}) }))
+    process.stdout.write(JSON.stringify({ ok, heads }, null, 2) + '\n')
+  } else {
+    // Only heads that passed go to stdout: a cron job must not ship one that failed.
+    for (const r of readings) {
+      if (r.ok) process.stdout.write(shippedLine(r))
+      else process.stderr.write(`audit-chain: ${r.file}: the head cannot be trusted: ${r.problem ?? 'unknown'}\n`)
+    }
+  }
+  return ok ? EXIT_OK : EXIT_PROBLEMS
 }
 
 function runKeygen (args: string[]): number {
@@ -96,6 +141,7 @@ async function main (argv: string[]): Promise<number> {
     switch (command) {
       case 'verify': return await runVerify(rest)
       case 'keygen': return runKeygen(rest)
+      case 'head': return runHead(rest)
       case 'help': case '--help': case '-h':
         process.stdout.write(USAGE)
         return EXIT_OK

@@ -384,6 +384,7 @@ export class ChainState {
       chainId: this.chainId,
       firstSeq: this.firstSeq,
       lastSeq: this.lastSeq,
+      ...(this.window.has(this.lastSeq) ? { lastHash: (this.window.get(this.lastSeq) as Slot).hash } : {}),
       records: this.records,
       files: this.files,
       sealed: this.seal !== null,

@@ -1,6 +1,8 @@
 /**
  * Head files (FORMAT.md §6) as the verifier uses them: each valid head names a record
  * the log must still contain; the newest one a chain reaches anchors its records.
+ * A head file may also hold many heads, one per line (heads shipped off the host
+ * with `audit-chain head LOG >> heads.jsonl`): each is checked.
  */
 import { readFileSync } from 'node:fs'
 import { AuditChainError } from '../errors.js'
@@ -9,13 +11,32 @@ import type { VerifyKey } from '../format/keys.js'
 import { isCanonicalSig } from './record-check.js'
 import type { Finding } from './report.js'
 
+/** A record with the watched seq that was read: the hash it claimed and where it is. */
+export type FoundRecord = { hash: string, file: string, line: number } | undefined
+
 /** A valid head and what the log showed at its seq. */
-export interface HeadWatch {
+export interface SignedHeadWatch {
+  kind: 'head'
   path: string
+  /** 1-based line of the head, in a file of many heads (one per line). */
+  line?: number
   head: ChainHead
-  /** `seen`: a record with the head's seq was read; `hash` is what it claimed. */
-  found: { hash: string, file: string, line: number } | undefined
+  found: FoundRecord
 }
+
+/**
+ * A record an earlier run of the verifier checked (`--state`, src/verify/state.ts):
+ * trusted without a signature, and reported by the state, not by {@link HeadBook.settle}.
+ */
+export interface RememberedWatch {
+  kind: 'remembered'
+  seq: number
+  hash: string
+  found: FoundRecord
+}
+
+/** A record the log must still contain; ChainState fills in `found` as it passes its seq. */
+export type HeadWatch = SignedHeadWatch | RememberedWatch
 
 type Emit = (f: Omit<Finding, 'severity'>) => void
 
@@ -25,7 +46,9 @@ export class HeadBook {
 
   /**
    * Read and check every head file. An unreadable head given explicitly is a usage
-   * error (thrown); one that does not parse or verify is a `bad-head` problem.
+   * error (thrown); one that does not parse or verify is a `bad-head` problem. A file
+   * that is not one JSON document but several lines is a file of heads, one per line
+   * (blank lines skipped; a head repeated in it, as an idle log's is, counts once).
    */
   static load (paths: string[], keyring: ReadonlyMap<string, VerifyKey>, emit: Emit): HeadBook {
     const book = new HeadBook()
@@ -36,24 +59,45 @@ export class HeadBook {
       } catch (err) {
         throw new AuditChainError('PAC_INPUT', `head file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
       }
-      const checked = checkHead(text, keyring)
-      if (!checked.ok) {
-        emit({ kind: 'bad-head', file: path, seq: checked.head?.seq, message: `the head file cannot be trusted (${checked.detail}); it is ignored` })
+      const lines = text.split('\n')
+      if (lines.filter((l) => l.trim() !== '').length <= 1 || isJson(text)) {
+        book.add(path, undefined, text, keyring, emit)
         continue
       }
-      const { head } = checked
-      // As for records: only the one base64url spelling of the signature is the head as written.
-      if (!isCanonicalSig(head.sig)) {
-        emit({ kind: 'bad-head', file: path, seq: head.seq, message: 'the head file cannot be trusted (its signature is not in the one base64url form the format allows: the file was altered); it is ignored' })
-        continue
-      }
-      let bySeq = book.byChain.get(head.chainId)
-      if (bySeq === undefined) book.byChain.set(head.chainId, bySeq = new Map())
-      const watches = bySeq.get(head.seq) ?? []
-      watches.push({ path, head, found: undefined })
-      bySeq.set(head.seq, watches)
+      const seen = new Set<string>()
+      lines.forEach((line, i) => {
+        if (line.trim() === '' || seen.has(line)) return
+        seen.add(line)
+        book.add(path, i + 1, line, keyring, emit)
+      })
     }
     return book
+  }
+
+  private add (path: string, line: number | undefined, text: string, keyring: ReadonlyMap<string, VerifyKey>, emit: Emit): void {
+    const at = line === undefined ? {} : { line }
+    const what = line === undefined ? 'the head file' : 'this head'
+    const checked = checkHead(text, keyring)
+    if (!checked.ok) {
+      emit({ kind: 'bad-head', file: path, ...at, seq: checked.head?.seq, message: `${what} cannot be trusted (${checked.detail}); it is ignored` })
+      return
+    }
+    const { head } = checked
+    // As for records: only the one base64url spelling of the signature is the head as written.
+    if (!isCanonicalSig(head.sig)) {
+      emit({ kind: 'bad-head', file: path, ...at, seq: head.seq, message: `${what} cannot be trusted (its signature is not in the one base64url form the format allows: the file was altered); it is ignored` })
+      return
+    }
+    this.watch(head.chainId, head.seq, { kind: 'head', path, ...at, head, found: undefined })
+  }
+
+  /** Watch for the record at `seq` of `chainId`. Before reading starts: ChainState looks watches up as it begins a chain. */
+  watch (chainId: string, seq: number, w: HeadWatch): void {
+    let bySeq = this.byChain.get(chainId)
+    if (bySeq === undefined) this.byChain.set(chainId, bySeq = new Map())
+    const watches = bySeq.get(seq) ?? []
+    watches.push(w)
+    bySeq.set(seq, watches)
   }
 
   /** The heads of one chain, by seq (empty when there are none). */
@@ -64,33 +108,38 @@ export class HeadBook {
 
   /**
    * At the end of a chain: report every head of it whose record the log does not
-   * contain, and return the highest seq a matching head vouches for.
+   * contain, and return the highest seq a matching head vouches for. A file of many
+   * heads gives one finding (its lowest failing head) that counts the others.
    */
   settle (chainId: string, lastSeq: number, emit: Emit): number | undefined {
     let anchored: number | undefined
+    const failing = new Map<string, Array<{ w: SignedHeadWatch, message: string }>>()
     for (const watches of this.byChain.get(chainId)?.values() ?? []) {
       for (const w of watches) {
+        if (w.kind !== 'head') continue
         const { head } = w
+        let message: string | undefined
         if (w.found === undefined) {
-          emit({
-            kind: 'head-mismatch',
-            file: w.path,
-            seq: head.seq,
-            message: head.seq > lastSeq
-              ? `the head file names seq ${head.seq} of chain ${chainId}, but the log ends at seq ${lastSeq}: records were removed from the end (or this log copy is older than the head)`
-              : `the head file names seq ${head.seq} of chain ${chainId}, but no record with that seq is in the log: it was removed`
-          })
+          message = head.seq > lastSeq
+            ? `the head file names seq ${head.seq} of chain ${chainId}, but the log ends at seq ${lastSeq}: records were removed from the end (or this log copy is older than the head)`
+            : `the head file names seq ${head.seq} of chain ${chainId}, but no record with that seq is in the log: it was removed`
         } else if (w.found.hash !== head.hash) {
-          emit({
-            kind: 'head-mismatch',
-            file: w.path,
-            seq: head.seq,
-            message: `the head file names seq ${head.seq} with hash ${head.hash}, but the record at that seq (${w.found.file}:${w.found.line}) has hash ${w.found.hash}: the log's history was replaced from there on`
-          })
+          message = `the head file names seq ${head.seq} with hash ${head.hash}, but the record at that seq (${w.found.file}:${w.found.line}) has hash ${w.found.hash}: the log's history was replaced from there on`
         } else if (anchored === undefined || head.seq > anchored) {
           anchored = head.seq
         }
+        if (message === undefined) continue
+        const list = failing.get(w.path) ?? []
+        list.push({ w, message })
+        failing.set(w.path, list)
       }
+    }
+    for (const [path, list] of failing) {
+      list.sort((a, b) => a.w.head.seq - b.w.head.seq)
+      const { w, message } = list[0]
+      const others = list.length - 1
+      const more = others === 0 ? '' : ` (${others} more head${others === 1 ? '' : 's'} of this chain in the file, up to seq ${list[others].w.head.seq}, ${others === 1 ? 'fails' : 'fail'} too)`
+      emit({ kind: 'head-mismatch', file: path, ...(w.line !== undefined ? { line: w.line } : {}), seq: w.head.seq, message: message + more })
     }
     return anchored
   }
@@ -99,11 +148,30 @@ export class HeadBook {
   unmatched (emit: Emit): void {
     for (const [chainId, bySeq] of this.byChain) {
       if (this.usedChains.has(chainId)) continue
+      // One finding per head file and chain: a file of many heads names a chain many times.
+      const byPath = new Map<string, SignedHeadWatch[]>()
       for (const watches of bySeq.values()) {
         for (const w of watches) {
-          emit({ kind: 'head-mismatch', file: w.path, seq: w.head.seq, message: `the head file names chain ${chainId}, but no chain with that id is in the input: its log files are missing (or the wrong files were given)` })
+          if (w.kind !== 'head') continue
+          const list = byPath.get(w.path) ?? []
+          list.push(w)
+          byPath.set(w.path, list)
         }
       }
+      for (const [path, list] of byPath) {
+        const w = list[0]
+        const more = list.length === 1 ? '' : ` (${list.length} heads of it in the file)`
+        emit({ kind: 'head-mismatch', file: path, ...(w.line !== undefined ? { line: w.line } : {}), seq: w.head.seq, message: `the head file names chain ${chainId}${more}, but no chain with that id is in the input: its log files are missing (or the wrong files were given)` })
+      }
     }
+  }
+}
+
+function isJson (text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
   }
 }

@@ -8,10 +8,11 @@ import { HeadBook } from './heads.js'
 import { expandInputs } from './inputs.js'
 import { DEFAULT_MAX_LINE_BYTES } from './lines.js'
 import { readGroup } from './read-group.js'
+import { VerifyState } from './state.js'
 import type { ChainSummary, Finding, FindingKind, VerifyReport } from './report.js'
 
-export type { ChainSummary, Finding, FindingKind, Severity, VerifyReport } from './report.js'
-export { formatReport, formatFinding, formatVerdict, formatChain } from './report.js'
+export type { ChainSummary, Finding, FindingKind, Severity, StateOutcome, VerifyReport } from './report.js'
+export { formatReport, formatFinding, formatVerdict, formatChain, formatState } from './report.js'
 export { DEFAULT_MAX_LINE_BYTES } from './lines.js'
 
 /** Options of {@link verify}. */
@@ -22,6 +23,12 @@ export interface VerifyOptions {
   heads?: string[]
   /** Report a chain without a seal whose end no head covers as a problem, not a warning. */
   requireSeal?: boolean
+  /**
+   * A state file (src/verify/state.ts): each chain's last record a previous run verified
+   * must still be in the log, unchanged (else a `rollback` problem); afterwards the
+   * file is updated for the chains read without problems. Created when missing.
+   */
+  state?: string
   /** The stream read for the path `-` (default `process.stdin`). */
   stdin?: NodeJS.ReadableStream
   /** Called as input is read; `bytesTotal` counts files only (0 when reading only standard input). */
@@ -95,9 +102,11 @@ export async function verify (paths: string[], options: VerifyOptions): Promise<
     ;(warning ? warnings : problems).push(finding)
   }
 
+  const state = options.state === undefined ? undefined : VerifyState.load(options.state)
   const inputs = await expandInputs(paths, maxLineBytes)
   const headPaths = [...new Set([...(options.heads ?? []), ...inputs.heads])]
   const heads = HeadBook.load(headPaths, ring, emit)
+  state?.watch(heads)
 
   let bytesDone = 0
   const onBytes = (n: number): void => {
@@ -114,9 +123,11 @@ export async function verify (paths: string[], options: VerifyOptions): Promise<
     records += result.records
   }
   heads.unmatched(emit)
+  state?.check(chains, emit)
   if (files.length === 0) {
     emit({ kind: 'empty', file: paths.join(' '), message: 'no log file was found in the paths given: there is nothing to verify' })
   }
+  const stateOutcome = state?.save(chains, problems)
 
-  return { ok: problems.length === 0, problems, warnings, chains, records, files, durationMs: Math.round(performance.now() - started) }
+  return { ok: problems.length === 0, problems, warnings, chains, records, files, durationMs: Math.round(performance.now() - started), ...(stateOutcome !== undefined ? { state: stateOutcome } : {}) }
 }

@@ -3,7 +3,8 @@
  */
 
 /**
- * The kinds of finding, exactly those of FORMAT.md §7 (plus `line-too-long`).
+ * The kinds of finding, exactly those of FORMAT.md §7 (plus `line-too-long`, and
+ * `rollback`, which only `--state` reports).
  * `torn` is always a warning; `unsealed` is a warning unless a seal is required.
  */
 export type FindingKind =
@@ -25,6 +26,7 @@ export type FindingKind =
   | 'bad-head'
   | 'unsealed'
   | 'line-too-long'
+  | 'rollback'
 
 export type Severity = 'problem' | 'warning'
 
@@ -49,6 +51,8 @@ export interface ChainSummary {
   /** Seq of the chain's first record read, and the highest seq read (-1 when it has no record). */
   firstSeq: number
   lastSeq: number
+  /** The hash of the record at `lastSeq` (the chain's last accepted record). */
+  lastHash?: string
   /** Record lines read for this chain (including ones that failed their checks). */
   records: number
   /** Its files, in the order they were read (by first seq). */
@@ -76,6 +80,20 @@ export interface VerifyReport {
   /** Every log file read, in the order read. */
   files: string[]
   durationMs: number
+  /** With the `state` option: the state file and what this run recorded in it. */
+  state?: StateOutcome
+}
+
+/** What a run did to its state file (src/verify/state.ts). */
+export interface StateOutcome {
+  /** The state file's path, as given. */
+  file: string
+  /** True when the file did not exist before this run (nothing was checked against it). */
+  created: boolean
+  /** Chains whose entry now names their last record (seq and hash), verified by this run. */
+  recorded: string[]
+  /** Chains read with problems: their entry (if any) was left as it was. */
+  notRecorded: string[]
 }
 
 function plural (n: number, word: string, words = `${word}s`): string {
@@ -98,6 +116,12 @@ export function formatChain (c: ChainSummary): string {
   return `chain ${id}: ${range} in ${plural(c.files.length, 'file')}, ${state}${time}`
 }
 
+/** `state FILE: 1 chain recorded, 1 not (problems found)` — what `--state` did. */
+export function formatState (s: StateOutcome): string {
+  const skipped = s.notRecorded.length === 0 ? '' : `, ${s.notRecorded.length} not (problems found)`
+  return `state ${s.file}${s.created ? ' (created)' : ''}: ${plural(s.recorded.length, 'chain')} recorded${skipped}`
+}
+
 /** The one-line verdict, e.g. `INTACT: 10002 records in 1 chain (1 file), 0 problems, 1 warning`. */
 export function formatVerdict (r: VerifyReport): string {
   const verdict = r.ok ? 'INTACT' : 'PROBLEMS FOUND'
@@ -116,6 +140,7 @@ export function formatReport (r: VerifyReport, options: { quiet?: boolean } = {}
     for (const f of r.warnings) out.push(formatFinding(f))
     if (out.length > 0) out.push('')
     for (const c of r.chains) out.push(formatChain(c))
+    if (r.state !== undefined) out.push(formatState(r.state))
   }
   out.push(formatVerdict(r))
   return out.join('\n') + '\n'

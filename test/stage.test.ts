@@ -234,3 +234,32 @@ test('the example ships signed lines over TCP with pino-socket, and what arrived
   assert.equal(records.length, 1006)
   assert.equal(records.at(-1)?.event, 'chain.close')
 })
+
+test('three runs of the stage appending to one destination are three chains, verified one after another; a pipeline chain.open copied into a chain is inserted', async (t) => {
+  const box = sandbox()
+  t.after(box.cleanup)
+  const out = join(box.dir, 'out.log')
+  for (let run = 0; run < 3; run++) {
+    const transport = stageToFile({ privateKeyPath: box.keyPath, signers: 1 }, out)
+    const logger = pino(transport)
+    for (let i = 0; i < 20; i++) logger.info({ run, i }, 'record')
+    await closeAuditTransport(transport)
+  }
+  const runs = await verifyStdin(out, box, ['--require-seal'])
+  assert.equal(runs.code, 0, JSON.stringify(runs.report?.problems))
+  assert.equal(runs.report.chains.length, 3)
+  assert.deepEqual(runs.report.chains.map((c: { records: number, sealed: boolean }) => [c.records, c.sealed]), [[22, true], [22, true], [22, true]])
+  const opens = readRecords(out).filter((r) => r.event === 'chain.open')
+  assert.equal(new Set(opens.map((r) => r.chainId)).size, 3)
+  assert.ok(opens.every((r) => r.pipeline === true))
+
+  // The third run's chain.open copied into the middle of the first chain links to nothing there.
+  const lines = readFileSync(out, 'utf8').split('\n')
+  const thirdOpen = lines.filter((l) => l.includes('"event":"chain.open"'))[2]
+  lines.splice(5, 0, thirdOpen)
+  const tampered = join(box.dir, 'tampered.log')
+  writeFileSync(tampered, lines.join('\n'))
+  const copied = await verifyStdin(tampered, box)
+  assert.equal(copied.code, 1)
+  assert.deepEqual(copied.report.problems.map((p: { kind: string, line: number }) => `${p.kind}@${p.line}`), ['inserted@6'])
+})

@@ -76,8 +76,14 @@ function writer (): { pid: number, hostname: string } {
   return { pid: process.pid, hostname: hostname() }
 }
 
-export function chainOpenBody (chainId: string, kid: string, torn: TornLine | null, time = Date.now()): string {
-  return JSON.stringify({ level: LEVEL_INFO, time, event: 'chain.open', chainId, kid, torn, ...writer(), msg: 'audit chain opened' })
+/**
+ * `pipeline: true` marks a chain written by the pipeline stage: it has no file to
+ * continue, so each run starts a chain of its own, and its destination may hold
+ * several such chains one after another (a verifier accepts that only for them).
+ */
+export function chainOpenBody (chainId: string, kid: string, torn: TornLine | null, time = Date.now(), options: { pipeline?: boolean } = {}): string {
+  const pipeline = options.pipeline === true ? { pipeline: true } : {}
+  return JSON.stringify({ level: LEVEL_INFO, time, event: 'chain.open', chainId, kid, torn, ...pipeline, ...writer(), msg: 'audit chain opened' })
 }
 
 export function chainResumeBody (chainId: string, kid: string, after: { seq: number, hash: string }, torn: TornLine | null, time = Date.now()): string {

@@ -64,7 +64,7 @@ export default async function auditChainStage (options: AuditStageOptions): Prom
     headSeq = chain.lastSeq
   }
   // The first record, and a head naming it: an unwritable head file fails the start.
-  outlet.push(chain.append(chainOpenBody(chain.chainId, key.kid, null)))
+  outlet.push(chain.append(chainOpenBody(chain.chainId, key.kid, null, Date.now(), { pipeline: true })))
   writeHead()
 
   let failure: Error | undefined

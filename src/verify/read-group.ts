@@ -8,7 +8,7 @@ import { AuditChainError } from '../errors.js'
 import { CONTROL_EVENTS } from '../format/body.js'
 import { isTornLine } from '../format/control.js'
 import type { VerifyKey } from '../format/keys.js'
-import { ChainState } from './chain-state.js'
+import { ChainState, type ChainRecord } from './chain-state.js'
 import type { HeadBook } from './heads.js'
 import type { InputGroup, InputSource } from './inputs.js'
 import { forEachLine, READ_CHUNK_BYTES, type InputLine } from './lines.js'
@@ -50,7 +50,28 @@ function malformedMessage (held: HeldLine, atEnd: boolean): string {
 /** Read every file of `group`; returns the summaries of the chains found in it. */
 export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<GroupResult> {
   const { emit } = ctx
-  const current = new ChainState(group.chainId, emit, ctx.heads, ctx.windowSize)
+  let current = new ChainState(group.chainId, emit, ctx.heads, ctx.windowSize)
+  const finished: ChainSummary[] = []
+  // A single input (standard input, or one file: a pipeline stage's destination) may hold
+  // several pipeline chains one after another, one per run of the stage. A validly
+  // signed chain.open of another chain marked `pipeline` is held for one record: if the
+  // next record links to it, a new chain starts there; if not, it was copied in
+  // (inserted). The file transport's chains never share a file, so theirs is inserted.
+  const mayHoldSeveral = group.sources.length === 1
+  let opening: { record: ChainRecord, chainId: string } | undefined
+  const startNewChain = (): void => {
+    if (opening === undefined) return
+    if (current.hasRecords) finished.push(current.finish(ctx.requireSeal))
+    current = new ChainState(opening.chainId, emit, ctx.heads, ctx.windowSize)
+    current.add(opening.record)
+    opening = undefined
+  }
+  const insertedOpening = (): void => {
+    if (opening === undefined) return
+    const { record, chainId } = opening
+    opening = undefined
+    emit({ kind: 'inserted', file: record.file, line: record.line, seq: record.member.seq, message: `this chain.open record belongs to chain ${chainId}, not to chain ${String(current.chainId)} whose file this is, and no record of its chain follows it: it was copied in from another log` })
+  }
   let records = 0
   const files: string[] = []
 
@@ -120,11 +141,19 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
       }
       torn.reset()
       if (failure !== null) emit({ kind: failure.kind, file, line: line.number, seq: member.seq, message: failure.message })
+      if (opening !== undefined) {
+        if (failure === null && member.seq === 1 && member.prev === opening.record.member.hash) startNewChain()
+        else insertedOpening()
+      }
 
       if (failure === null && chainId !== undefined && event !== undefined && CONTROL_EVENTS.has(event)) {
         if (current.chainId === null) {
           current.learnId(chainId)
         } else if (chainId !== current.chainId) {
+          if (mayHoldSeveral && event === 'chain.open' && member.seq === 0 && fields.pipeline === true) {
+            opening = { record: { file, line: line.number, member, fields, failed: false }, chainId }
+            return
+          }
           // A validly signed control record of another chain (same key): copied in from
           // another log. It is not placed in this chain, so it costs one finding only.
           emit({ kind: 'inserted', file, line: line.number, seq: member.seq, message: `this ${event} record belongs to chain ${chainId}, not to chain ${current.chainId} whose file this is: it was copied in from another log` })
@@ -146,5 +175,7 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
     }
   }
 
-  return { chains: current.hasRecords ? [current.finish(ctx.requireSeal)] : [], records, files }
+  // A chain.open last in the input starts a chain of its own (a run that ended at once).
+  startNewChain()
+  return { chains: [...finished, ...(current.hasRecords ? [current.finish(ctx.requireSeal)] : [])], records, files }
 }

@@ -131,7 +131,8 @@ export default async function auditChainTransport (options: AuditTransportOption
     fileFirstSeq = chain.lastSeq + 1
     fileOpenedAt = Date.now()
     file.write(chain.append(firstBody))
-    await old.close().catch(() => {})
+    // Its records were written synchronously; what can fail now is the final fsync.
+    await old.close().catch((err: Error) => { warn(new AuditChainError('PAC_WRITE_FAILED', `closing ${old.path} after moving on to a new file failed (${err.message}); its last records may not be on disk`)) })
   }
 
   // Rotation: the full file gets its final name first; the chain then continues in a
@@ -190,7 +191,6 @@ export default async function auditChainTransport (options: AuditTransportOption
     const failed = [...plan.failed]
     if (plan.files.length > 0) {
       file.write(chain.append(retentionPruneBody(chain.chainId, plan.files.map((f) => f.pruned), [])))
-      afterWrite()
       await file.sync()
       failed.push(...deleteFiles(plan.files))
     }

@@ -16,7 +16,7 @@ const EXIT_PROBLEMS = 1
 const EXIT_CANNOT_RUN = 2
 
 const USAGE = `Usage:
-  audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--state FILE] [--require-seal] [--json] [--quiet]
+  audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--state FILE] [--require-seal] [--threads N] [--json] [--quiet]
   audit-chain head PATH [--key PUB]... [--json]
   audit-chain keygen --out DIR [--name NAME]
   audit-chain help
@@ -30,6 +30,7 @@ verify   Check audit logs written by pino-audit-chain.
   --state FILE     remember each chain's last verified record in FILE (created if missing);
                    next time, a log that no longer reaches it unchanged is a problem (rollback)
   --require-seal   a chain that is neither sealed nor covered by a head is a problem, not a warning
+  --threads N      threads that check signatures, 1-64 (default: cores, up to 4; 1: no extra threads)
   --json           print one JSON report on stdout and nothing else
   --quiet          print only the final verdict line
   Findings are printed problems first, then warnings, each in reading order, as
@@ -60,18 +61,27 @@ function parse (args: string[], options: NonNullable<ParseArgsConfig['options']>
   }
 }
 
+/** --threads N: a whole number from 1 to 64. */
+function threadCount (text: string): number {
+  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN
+  if (!(n >= 1 && n <= 64)) throw new UsageError(`--threads must be a whole number from 1 to 64 (got "${text}")`)
+  return n
+}
+
 async function runVerify (args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     key: { type: 'string', short: 'k', multiple: true },
     head: { type: 'string', multiple: true },
     'require-seal': { type: 'boolean' },
     state: { type: 'string' },
+    threads: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' }
   })
   const keys = (values.key ?? []) as string[]
   if (positionals.length === 0) throw new UsageError('verify needs at least one PATH (a log file, a directory, or - for standard input)')
   if (keys.length === 0) throw new UsageError('verify needs --key PUB: the public key the log was signed with (written by "audit-chain keygen")')
+  const threads = values.threads === undefined ? undefined : threadCount(values.threads as string)
   const json = values.json === true
   const progress = progressBar(process.stderr, !json && values.quiet !== true)
   let report
@@ -81,6 +91,7 @@ async function runVerify (args: string[]): Promise<number> {
       heads: (values.head ?? []) as string[],
       requireSeal: values['require-seal'] === true,
       ...(typeof values.state === 'string' ? { state: values.state } : {}),
+      threads,
       onProgress: progress.update
     })
   } finally {

@@ -22,16 +22,20 @@ export interface InputLine {
   length: number
   /**
    * The line's bytes without its `\n`, or `undefined` when the line is longer than
-   * the limit (it was skipped). Only valid during the callback: it may be a view
-   * into a read buffer that is reused afterwards.
+   * the limit (it was skipped). Only valid during the callback (or until the promise
+   * the callback returned settles): it may be a view into a read buffer that is
+   * reused afterwards.
    */
   bytes: Buffer | undefined
   /** False for a last line with no `\n` after it: a candidate torn line. */
   terminated: boolean
 }
 
-/** Return `false` from the callback to stop reading early. */
-export type LineHandler = (line: InputLine) => void | boolean
+/**
+ * Return `false` from the callback to stop reading early, or a promise to hold the
+ * next line back until it settles (backpressure; a rejection ends the reading).
+ */
+export type LineHandler = (line: InputLine) => void | boolean | Promise<void>
 
 /**
  * Call `onLine` for every line of `source`, in order. `onChunk` is told how many
@@ -49,7 +53,7 @@ export async function forEachLine (
   let number = 1
   let lineStart = 0
 
-  const emit = (last: Buffer | undefined, terminated: boolean): boolean => {
+  const emit = (last: Buffer | undefined, terminated: boolean): void | boolean | Promise<void> => {
     const length = partLength + (last?.length ?? 0)
     let bytes: Buffer | undefined
     if (!tooLong && length <= maxLineBytes) {
@@ -62,7 +66,7 @@ export async function forEachLine (
     tooLong = false
     number++
     lineStart += length + 1
-    return more !== false
+    return more
   }
 
   for await (const data of source) {
@@ -71,7 +75,9 @@ export async function forEachLine (
     for (;;) {
       const end = chunk.indexOf(NEWLINE, start)
       if (end < 0) break
-      if (!emit(chunk.subarray(start, end), true)) return
+      const more = emit(chunk.subarray(start, end), true)
+      if (more === false) return
+      if (more instanceof Promise) await more
       start = end + 1
     }
     if (start < chunk.length) {
@@ -87,5 +93,5 @@ export async function forEachLine (
     }
     onChunk?.(chunk.length)
   }
-  if (partLength > 0) emit(undefined, false)
+  if (partLength > 0) await emit(undefined, false)
 }

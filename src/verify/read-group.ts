@@ -12,8 +12,10 @@ import { ChainState, type ChainRecord } from './chain-state.js'
 import type { HeadBook } from './heads.js'
 import type { InputGroup, InputSource } from './inputs.js'
 import { forEachLine, READ_CHUNK_BYTES, type InputLine } from './lines.js'
-import { checkLine } from './record-check.js'
+import { createOrderedChecker } from './ordered-check.js'
+import { checkLine, type CheckedLine } from './record-check.js'
 import type { ChainSummary, Finding } from './report.js'
+import type { SigPool } from './sig-pool.js'
 import { TornRegion, type HeldLine } from './torn.js'
 
 type Emit = (f: Omit<Finding, 'severity'>) => void
@@ -27,6 +29,8 @@ export interface GroupContext {
   windowSize?: number
   stdin?: NodeJS.ReadableStream
   onBytes: (n: number) => void
+  /** Threads that check the signatures; without one they are checked inline. */
+  pool?: SigPool
 }
 
 export interface GroupResult {
@@ -94,15 +98,15 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
       }
     }
 
-    const onLine = (line: InputLine): void => {
-      if (line.bytes === undefined) {
+    // Called in reading order with each line's §4 result (`null`: too long to be read).
+    const onLine = (line: InputLine, checked: CheckedLine | null): void => {
+      if (checked === null) {
         nonRecordLines++
         reportHeld(torn.held, false)
         torn.reset()
         emit({ kind: 'line-too-long', file, line: line.number, message: `the line is ${line.length} bytes long, more than the ${ctx.maxLineBytes}-byte limit; it was skipped unread (no record is that long, so it is not one the writer produced)` })
         return
       }
-      const checked = checkLine(line.bytes, ctx.keyring)
       // FORMAT.md §1: a record line ends with `\n`, so a last line without one is torn even
       // when its bytes are a whole record; the writer sets such a line aside when it
       // restarts (src/transport/tail.ts). Taking it as a record would call a log whose
@@ -163,9 +167,13 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
       current.add({ file, line: line.number, member, fields, failed: failure !== null })
     }
 
+    const checker = ctx.pool === undefined ? undefined : createOrderedChecker(ctx.pool, ctx.keyring, onLine)
+    const check = checker?.push ?? ((line: InputLine): void => { onLine(line, line.bytes === undefined ? null : checkLine(line.bytes, ctx.keyring)) })
     try {
-      await forEachLine(openSource(source, ctx.stdin), ctx.maxLineBytes, onLine, ctx.onBytes)
+      await forEachLine(openSource(source, ctx.stdin), ctx.maxLineBytes, check, ctx.onBytes)
+      await checker?.finish()
     } catch (err) {
+      if (err instanceof AuditChainError && err.code === 'PAC_VERIFY_FAILED') throw err
       throw new AuditChainError('PAC_INPUT', `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
     }
     // A torn region is explained only within its file (a restart resumes the same file).

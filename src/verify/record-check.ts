@@ -44,11 +44,35 @@ function layoutMessage (line: Buffer, detail: string): string {
 }
 
 /**
+ * A record that passed §4 steps 1–5 and whose key is in the keyring, with a signature
+ * in its one canonical spelling: only the Ed25519 check of §4 step 6 is left.
+ */
+export interface PendingSignature {
+  kind: 'signature'
+  member: ChainMember
+  fields: Record<string, unknown>
+  key: VerifyKey
+  /** H, the 32 bytes that were signed. */
+  hash: Buffer
+}
+
+/**
  * Check one line (without its `\n`). A line whose JSON carries a valid chain member
  * but fails the layout check of §4 step 3 is a record that was changed (`modified`),
  * not a malformed line: it keeps its seq so the chain can go on linking past it.
  */
 export function checkLine (line: Buffer, keyring: ReadonlyMap<string, VerifyKey>): CheckedLine {
+  const checked = checkLineUpToSignature(line, keyring)
+  return checked.kind === 'signature' ? checkSignature(checked) : checked
+}
+
+/** §4 step 6 in this thread: verify the signature of a line that passed everything else. */
+export function checkSignature (pending: PendingSignature): CheckedLine {
+  return withSignatureResult(pending, verifyBytes(pending.key, pending.hash, pending.member.sig))
+}
+
+/** {@link checkLine} without the Ed25519 verification, which the caller may do elsewhere (sig-pool.ts). */
+export function checkLineUpToSignature (line: Buffer, keyring: ReadonlyMap<string, VerifyKey>): CheckedLine | PendingSignature {
   // JSON.parse would say "Unexpected end of JSON input"; say what it is.
   if (line.length === 0) return { kind: 'not-record', detail: 'the line is empty' }
   const parsed = parseRecordLine(line)
@@ -79,7 +103,13 @@ export function checkLine (line: Buffer, keyring: ReadonlyMap<string, VerifyKey>
   if (!isCanonicalSig(member.sig)) {
     return { kind: 'record', member, fields, failure: { kind: 'bad-signature', message: `the record's signature is not in the one base64url form the format allows (its last character was changed): the line was altered after it was written` } }
   }
-  if (!verifyBytes(key, hash, member.sig)) {
+  return { kind: 'signature', member, fields, key, hash }
+}
+
+/** The line's result once its signature was verified (`valid`) or not. */
+export function withSignatureResult (pending: PendingSignature, valid: boolean): CheckedLine {
+  const { member, fields } = pending
+  if (!valid) {
     return { kind: 'record', member, fields, failure: { kind: 'bad-signature', message: `the record's signature does not verify with key ${member.kid}: it was forged or re-hashed by someone without the private key` } }
   }
   return { kind: 'record', member, fields, failure: null }

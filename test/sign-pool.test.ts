@@ -173,3 +173,23 @@ test('signers must be a whole number from 1 to 64: a clear PAC_BAD_OPTION in the
   assert.equal(resolveOptions({ destination: box.log, privateKeyPath: box.keyPath, signers: 1 }).signers, 1)
   assert.ok(resolveOptions({ destination: box.log, privateKeyPath: box.keyPath }).signers >= 1)
 })
+
+test('the signing threads run when the app is an ES module given with node --input-type=module (they inherit it)', async (t) => {
+  const box = sandbox()
+  t.after(box.cleanup)
+  const { spawn } = await import('node:child_process')
+  const source = `
+    import pino from 'pino'
+    import { auditChainTransport } from 'pino-audit-chain'
+    const logger = pino(auditChainTransport(${JSON.stringify({ destination: box.log, privateKeyPath: box.keyPath, signers: 2 })}))
+    for (let i = 0; i < 2000; i++) logger.info({ i }, 'from an ES module')
+  `
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d) => { stderr += String(d) })
+  const [code] = await once(child, 'exit')
+  assert.equal(code, 0, stderr)
+  const records = readRecords(box.log)
+  assert.equal(records.length, 2002)
+  assert.equal(records.at(-1)?.event, 'chain.close')
+})

@@ -6,7 +6,10 @@
  * loader, which does not have the hooks of its parent (tsx under `node --import tsx`
  * registers only in the main thread on Node 20; a bundler does not see the file).
  * The program needs nothing but node:crypto and node:worker_threads, so it runs the same
- * from dist/, from source under tsx, and inside a bundle.
+ * from dist/, from source under tsx, and inside a bundle. It loads them with `import()`,
+ * not `require`: an eval'd worker inherits its parent's `--input-type=module` (as in
+ * `node --input-type=module -e`), which makes the text an ES module without `require`;
+ * requests that arrive before the listener is attached wait in the port.
  *
  * It receives the private key once, as a KeyObject in workerData (cloned between
  * threads by Node; never exported to text or written anywhere), then answers each
@@ -21,8 +24,7 @@
  */
 export const SIGN_WORKER_SOURCE = `
 'use strict'
-const { parentPort, workerData } = require('node:worker_threads')
-const { sign } = require('node:crypto')
+Promise.all([import('node:worker_threads'), import('node:crypto')]).then(([{ parentPort, workerData }, { sign }]) => {
 const HASH_BYTES = 32
 const SIG_BYTES = 64
 const SLOT_BYTES = 66
@@ -39,5 +41,6 @@ parentPort.on('message', ({ id, hashes }) => {
     signature.copy(slots, i * SLOT_BYTES)
   }
   parentPort.postMessage({ id, sigs: slots.toString('base64url') })
+})
 })
 `

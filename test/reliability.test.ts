@@ -79,7 +79,11 @@ test('kill -9 at random points, 20 times, each followed by a restart: always one
   const report = await verify([box.log], { keys: [box.pubPath] })
   assert.equal(report.ok, true, JSON.stringify(report.problems.slice(0, 3)))
   assert.equal(report.chains.length, 1)
-  assert.equal(report.warnings.filter((w) => w.kind === 'torn').length, tornAdded, 'every torn line is explained')
+  // Every torn line is explained: the ones added here, and any a kill itself left by
+  // landing in the middle of a write(2) of a large batch.
+  const torn = report.warnings.filter((w) => w.kind === 'torn').length
+  assert.ok(torn >= tornAdded, `${torn} torn-line warnings for ${tornAdded} torn lines added`)
+  assert.deepEqual(report.warnings.filter((w) => w.kind !== 'torn'), [])
   assert.ok(tornAdded > 0, 'the seeded run tears at least one line')
 })
 

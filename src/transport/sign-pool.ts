@@ -6,10 +6,10 @@
  * the lines back in seq order: a record is written only after it and every record
  * before it has its signature.
  */
-import { Worker } from 'node:worker_threads'
 import type { KeyObject } from 'node:crypto'
 import { AuditChainError } from '../errors.js'
 import type { Chain, PreparedRecord } from './chain.js'
+import { createBatchPool } from '../threads/batch-pool.js'
 import { SIGN_WORKER_SOURCE } from './sign-worker.js'
 
 /** H is a SHA-256: 32 bytes. */
@@ -19,29 +19,12 @@ const HASH_BYTES = 32
 const SLOT_CHARS = 88
 const SIG_CHARS = 86
 
-interface SignRequest { id: number, hashes: Uint8Array }
-interface SignResponse { id: number, sigs: string }
-
 export interface SignPool {
   readonly size: number
   /** G (base64url) for each 32-byte hash in `hashes`, in order. */
   sign: (hashes: Uint8Array) => Promise<string[]>
   /** Stop the threads; pending and later `sign` calls reject. */
   close: () => Promise<void>
-}
-
-function startThread (privateKey: KeyObject): Worker {
-  // Plain source text, so the thread needs no module loader of ours (see sign-worker.ts).
-  return new Worker(SIGN_WORKER_SOURCE, { eval: true, workerData: { privateKey } })
-}
-
-interface Thread {
-  worker: Worker
-  index: number
-  waiting: Map<number, { count: number, resolve: (sigs: string[]) => void, reject: (err: Error) => void }>
-  /** Hashes sent and not answered yet: work is given to the least loaded thread. */
-  load: number
-  exited: boolean
 }
 
 function signerFailed (index: number, why: string, cause?: unknown): AuditChainError {
@@ -54,68 +37,26 @@ function signerFailed (index: number, why: string, cause?: unknown): AuditChainE
  * The threads do not keep the process alive while they have no work.
  */
 export function createSignPool (privateKey: KeyObject, size: number): SignPool {
-  let nextId = 0
-  let failure: Error | undefined
-  let closed = false
-  const threads: Thread[] = []
-
-  const fail = (err: Error): void => {
-    failure ??= err
-    for (const thread of threads) {
-      for (const { reject } of thread.waiting.values()) reject(failure)
-      thread.waiting.clear()
-      thread.load = 0
-      if (!thread.exited) void thread.worker.terminate()
-    }
-  }
-
-  for (let index = 0; index < size; index++) {
-    const worker = startThread(privateKey)
-    worker.unref()
-    const thread: Thread = { worker, index, waiting: new Map(), load: 0, exited: false }
-    worker.on('message', ({ id, sigs }: SignResponse) => {
-      const waiter = thread.waiting.get(id)
-      if (waiter === undefined) return
-      thread.waiting.delete(id)
-      thread.load -= waiter.count
-      if (thread.waiting.size === 0) worker.unref()
-      const out = new Array<string>(waiter.count)
-      for (let i = 0; i < waiter.count; i++) out[i] = sigs.slice(i * SLOT_CHARS, i * SLOT_CHARS + SIG_CHARS)
-      waiter.resolve(out)
-    })
-    worker.on('error', (err) => { fail(signerFailed(index, err.message, err)) })
-    worker.on('exit', (code) => {
-      thread.exited = true
-      if (!closed) fail(signerFailed(index, `exited with code ${code}`))
-    })
-    threads.push(thread)
-  }
-
+  const pool = createBatchPool<string>({
+    // Plain source text, so the thread needs no module loader of ours (see sign-worker.ts).
+    source: SIGN_WORKER_SOURCE,
+    workerData: { privateKey },
+    size,
+    accept: (sigs, count) => typeof sigs === 'string' && sigs.length === count * SLOT_CHARS ? sigs : undefined,
+    failed: signerFailed,
+    closed: () => new AuditChainError('PAC_CLOSED', 'the sign pool is closed')
+  })
+  pool.start()
   return {
     size,
-    sign (hashes) {
-      if (failure !== undefined) return Promise.reject(failure)
-      if (closed) return Promise.reject(new AuditChainError('PAC_CLOSED', 'the sign pool is closed'))
-      let thread = threads[0] as Thread
-      for (const t of threads) if (t.load < thread.load) thread = t
+    async sign (hashes) {
       const count = hashes.length / HASH_BYTES
-      const id = nextId++
-      return new Promise<string[]>((resolve, reject) => {
-        if (thread.waiting.size === 0) thread.worker.ref() // work in flight keeps the thread's owner alive
-        thread.waiting.set(id, { count, resolve, reject })
-        thread.load += count
-        // Transfer the caller's buffer when the hashes are all of it; copy a view of a larger (or pooled) one.
-        const whole = hashes.byteOffset === 0 && hashes.byteLength === hashes.buffer.byteLength && hashes.buffer instanceof ArrayBuffer
-        const request: SignRequest = { id, hashes: whole ? hashes : new Uint8Array(hashes) }
-        thread.worker.postMessage(request, [request.hashes.buffer as ArrayBuffer])
-      })
+      const sigs = await pool.run(hashes, count)
+      const out = new Array<string>(count)
+      for (let i = 0; i < count; i++) out[i] = sigs.slice(i * SLOT_CHARS, i * SLOT_CHARS + SIG_CHARS)
+      return out
     },
-    async close () {
-      if (closed) return
-      closed = true
-      fail(new AuditChainError('PAC_CLOSED', 'the sign pool is closed'))
-      await Promise.all(threads.map(async (t) => { if (!t.exited) await t.worker.terminate() }))
-    }
+    close: pool.close
   }
 }
 

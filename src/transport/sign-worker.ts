@@ -19,7 +19,8 @@
  * a slot's first 86 characters are exactly the unpadded base64url of its 64 bytes. One
  * string crosses back per batch, and the transport thread only slices it.
  *
- * Request `{ id, hashes: Uint8Array (n × 32 bytes) }` → response `{ id, sigs: string (n × 88 chars) }`.
+ * Request `{ id, data: Uint8Array (n × 32-byte hashes) }` → response `{ id, result: string (n × 88 chars) }`
+ * (the batch protocol of threads/batch-pool.ts).
  * Any failure throws, which ends the thread with an 'error' the pool reports.
  */
 export const SIGN_WORKER_SOURCE = `
@@ -29,7 +30,7 @@ const HASH_BYTES = 32
 const SIG_BYTES = 64
 const SLOT_BYTES = 66
 const privateKey = workerData.privateKey
-parentPort.on('message', ({ id, hashes }) => {
+parentPort.on('message', ({ id, data: hashes }) => {
   if (!(hashes instanceof Uint8Array) || hashes.length % HASH_BYTES !== 0) {
     throw new TypeError('a sign request must carry a Uint8Array of 32-byte hashes')
   }
@@ -40,7 +41,7 @@ parentPort.on('message', ({ id, hashes }) => {
     if (signature.length !== SIG_BYTES) throw new Error('unexpected Ed25519 signature length ' + signature.length)
     signature.copy(slots, i * SLOT_BYTES)
   }
-  parentPort.postMessage({ id, sigs: slots.toString('base64url') })
+  parentPort.postMessage({ id, result: slots.toString('base64url') })
 })
 })
 `

@@ -5,19 +5,16 @@
  * worker threads, in batches (see sig-worker.ts for the wire format). The order the
  * results are used in is restored by ordered-check.ts.
  */
-import { Worker } from 'node:worker_threads'
 import type { KeyObject } from 'node:crypto'
 import { AuditChainError } from '../errors.js'
 import type { VerifyKey } from '../format/keys.js'
+import { createBatchPool } from '../threads/batch-pool.js'
 import { SIG_WORKER_SOURCE } from './sig-worker.js'
 
 /** One item of a request: uint32 LE key index, 32 bytes of H, 64 bytes of signature. */
 export const ITEM_BYTES = 100
 export const ITEM_HASH_AT = 4
 export const ITEM_SIG_AT = 36
-
-interface VerifyRequest { id: number, items: Uint8Array }
-interface VerifyResponse { id: number, valid: Uint8Array }
 
 export interface SigPool {
   readonly size: number
@@ -37,16 +34,6 @@ export interface SigPool {
   close: () => Promise<void>
 }
 
-interface Waiter { count: number, resolve: (valid: Uint8Array) => void, reject: (err: Error) => void }
-
-interface Thread {
-  worker: Worker
-  waiting: Map<number, Waiter>
-  /** Items sent and not answered yet: work goes to the least loaded thread. */
-  load: number
-  exited: boolean
-}
-
 function threadFailed (index: number, why: string, cause?: unknown): AuditChainError {
   return new AuditChainError('PAC_VERIFY_FAILED', `signature-checking thread ${index} failed (${why}); the log was not verified, run verify again (--threads 1 checks without threads)`, cause === undefined ? undefined : { cause })
 }
@@ -64,88 +51,20 @@ export function createSigPool (keyring: ReadonlyMap<string, VerifyKey>, size: nu
     keyIndex.set(kid, keys.length)
     keys.push(key.publicKey)
   }
-  let nextId = 0
-  let failure: Error | undefined
-  let closed = false
-  let started = false
-  const threads: Thread[] = []
-
-  const fail = (err: Error): void => {
-    failure ??= err
-    for (const thread of threads) {
-      for (const { reject } of thread.waiting.values()) reject(failure)
-      thread.waiting.clear()
-      thread.load = 0
-      if (!thread.exited) void thread.worker.terminate()
-    }
-  }
-
-  const startThreads = (): void => {
-    for (let index = 0; index < size; index++) {
-      let worker: Worker
-      try {
-        worker = new Worker(SIG_WORKER_SOURCE, { eval: true, workerData: { keys } })
-      } catch (err) {
-        fail(threadFailed(index, `it could not start: ${(err as Error).message}`, err))
-        break
-      }
-      worker.unref()
-      const thread: Thread = { worker, waiting: new Map(), load: 0, exited: false }
-      worker.on('message', ({ id, valid }: VerifyResponse) => {
-        const waiter = thread.waiting.get(id)
-        if (waiter === undefined) return
-        thread.waiting.delete(id)
-        thread.load -= waiter.count
-        if (thread.waiting.size === 0) worker.unref()
-        if (!(valid instanceof Uint8Array) || valid.length !== waiter.count) {
-          fail(threadFailed(index, 'it answered with the wrong number of results'))
-          return
-        }
-        waiter.resolve(valid)
-      })
-      worker.on('error', (err) => { fail(threadFailed(index, err.message, err)) })
-      worker.on('exit', (code) => {
-        thread.exited = true
-        if (!closed) fail(threadFailed(index, `it exited with code ${code}`))
-      })
-      threads.push(thread)
-    }
-  }
-
-  const start = (): void => {
-    if (started || closed) return
-    started = true
-    startThreads()
-  }
-
+  const pool = createBatchPool<Uint8Array>({
+    source: SIG_WORKER_SOURCE,
+    workerData: { keys },
+    size,
+    accept: (valid, count) => valid instanceof Uint8Array && valid.length === count ? valid : undefined,
+    failed: threadFailed,
+    closed: () => new AuditChainError('PAC_CLOSED', 'the signature-checking pool is closed')
+  })
   return {
     size,
     keyIndex,
-    get started () { return started },
-    start,
-    verify (items) {
-      if (closed) return Promise.reject(new AuditChainError('PAC_CLOSED', 'the signature-checking pool is closed'))
-      start()
-      if (failure !== undefined) return Promise.reject(failure)
-      let thread = threads[0] as Thread
-      for (const t of threads) if (t.load < thread.load) thread = t
-      const count = items.length / ITEM_BYTES
-      const id = nextId++
-      return new Promise<Uint8Array>((resolve, reject) => {
-        if (thread.waiting.size === 0) thread.worker.ref() // work in flight keeps the process alive
-        thread.waiting.set(id, { count, resolve, reject })
-        thread.load += count
-        // Transfer the caller's buffer when the items are all of it; copy a view of a larger (or pooled) one.
-        const whole = items.byteOffset === 0 && items.byteLength === items.buffer.byteLength && items.buffer instanceof ArrayBuffer
-        const request: VerifyRequest = { id, items: whole ? items : new Uint8Array(items) }
-        thread.worker.postMessage(request, [request.items.buffer as ArrayBuffer])
-      })
-    },
-    async close () {
-      if (closed) return
-      closed = true
-      fail(new AuditChainError('PAC_CLOSED', 'the signature-checking pool is closed'))
-      await Promise.all(threads.map(async (t) => { if (!t.exited) await t.worker.terminate() }))
-    }
+    get started () { return pool.started },
+    start: pool.start,
+    verify: async (items) => await pool.run(items, items.length / ITEM_BYTES),
+    close: pool.close
   }
 }

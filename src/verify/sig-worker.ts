@@ -13,8 +13,9 @@
  * then answers each batch with one byte per item: 1 when the Ed25519 signature verifies
  * (RFC 8032 §5.1.7, pure Ed25519, the message being the 32 bytes of H), else 0.
  *
- * Request `{ id, items: Uint8Array (n × 100 bytes) }`, each item a uint32 LE key index,
- * 32 bytes of H, 64 bytes of signature → response `{ id, valid: Uint8Array (n) }`.
+ * Request `{ id, data: Uint8Array (n × 100 bytes) }`, each item a uint32 LE key index,
+ * 32 bytes of H, 64 bytes of signature → response `{ id, result: Uint8Array (n) }` (the
+ * batch protocol of threads/batch-pool.ts).
  * Any failure throws, which ends the thread with an 'error' the pool reports.
  */
 export const SIG_WORKER_SOURCE = `
@@ -22,7 +23,7 @@ export const SIG_WORKER_SOURCE = `
 const ITEM_BYTES = 100
 Promise.all([import('node:worker_threads'), import('node:crypto')]).then(([{ parentPort, workerData }, { verify }]) => {
 const keys = workerData.keys
-parentPort.on('message', ({ id, items }) => {
+parentPort.on('message', ({ id, data: items }) => {
   if (!(items instanceof Uint8Array) || items.length % ITEM_BYTES !== 0) {
     throw new TypeError('a verify request must carry a Uint8Array of 100-byte items')
   }
@@ -35,7 +36,7 @@ parentPort.on('message', ({ id, items }) => {
     if (key === undefined) throw new RangeError('a verify request names key ' + buf.readUInt32LE(at) + ', which this thread was not given')
     valid[i] = verify(null, buf.subarray(at + 4, at + 36), key, buf.subarray(at + 36, at + 100)) ? 1 : 0
   }
-  parentPort.postMessage({ id, valid }, [valid.buffer])
+  parentPort.postMessage({ id, result: valid }, [valid.buffer])
 })
 })
 `

@@ -3,12 +3,13 @@
  * byte as the writer wrote it, so a cron job can ship it off the host and a verifier
  * can later check the log against it (`verify --head`). README "Anchoring".
  */
-import { existsSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AuditChainError } from '../errors.js'
 import { checkHead, parseHead, type ChainHead } from '../format/head.js'
 import type { VerifyKey } from '../format/keys.js'
 import { isCanonicalSig } from '../verify/record-check.js'
+import { statOrThrow } from '../verify/inputs.js'
 
 /** The suffix the transport gives a head file: `<destination>.head.json` (src/transport/options.ts). */
 const HEAD_SUFFIX = '.head.json'
@@ -28,14 +29,6 @@ export interface HeadReading {
   problem?: string
 }
 
-function statOrThrow (path: string): Stats {
-  try {
-    return statSync(path)
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    throw new AuditChainError('PAC_INPUT', code === 'ENOENT' ? `${path} does not exist` : `${path} cannot be read (${code ?? 'error'})`)
-  }
-}
 
 /**
  * The head files PATH stands for: a directory's `*.head.json` files (in name order);

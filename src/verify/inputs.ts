@@ -39,7 +39,8 @@ function isLogFileName (name: string): boolean {
   return !name.startsWith('.') && !name.endsWith('.head.json') && !name.endsWith('.lock') && !name.endsWith('.tmp')
 }
 
-function statOrThrow (path: string): Stats {
+/** stat(2), or PAC_INPUT naming the path: a verifier must not quietly check less than asked. */
+export function statOrThrow (path: string): Stats {
   try {
     return statSync(path)
   } catch (err) {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, copyFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, copyFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import pino from 'pino'
 import { auditChainTransport } from '../src/transport/spawn.js'
@@ -19,7 +19,7 @@ const ROTATED = /^audit\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z\.\d+(-\d+)?\
 /** The chain's files, oldest first by seq (rotated ones by the seq in their name), the current file last. */
 function chainFiles (box: Sandbox): string[] {
   const dir = join(box.dir, 'logs')
-  const rotated = readdirSync(dir).filter((n) => ROTATED.test(n) && statSync(join(dir, n)).isFile())
+  const rotated = readdirSync(dir).filter((n) => ROTATED.test(n) && statSync(join(dir, n), { throwIfNoEntry: false })?.isFile() === true)
   rotated.sort((a, b) => Number(a.split('.')[2].split('-')[0]) - Number(b.split('.')[2].split('-')[0]))
   return [...rotated, 'audit.log'].filter((n) => existsSync(join(dir, n))).map((n) => join(dir, n))
 }
@@ -258,16 +258,21 @@ test('a retention failure becomes a warning record and the transport goes on', a
   const box = sandbox()
   t.after(box.cleanup)
   assert.equal((await runApp({ destination: box.log, key: box.keyPath, count: 1000, after: 'exit', options: { rotation: { size: '16KB' } } })).code, 0)
-  // Something named like a rotated file that cannot be read as one (EISDIR).
+  // Something named like a rotated file that cannot be read as one (EISDIR), and a
+  // name whose file is already gone (a dangling link: ENOENT).
   mkdirSync(join(box.dir, 'logs', 'audit.2000-01-01T00-00-00-000Z.0.log'))
+  const gone = join(box.dir, 'logs', 'audit.2000-01-02T00-00-00-000Z.5.log')
+  symlinkSync(join(box.dir, 'nowhere.log'), gone)
   const run = await runApp({ destination: box.log, key: box.keyPath, count: 10, after: 'exit', options: { rotation: { size: '16KB' }, retention: { maxFiles: 100 } } })
   assert.equal(run.code, 0, run.stderr)
   const warning = assertOneChainAcross(chainFiles(box)).find((r) => r.event === 'retention.prune')
   assert.equal(warning?.level, 40)
   assert.deepEqual(warning?.files, [])
-  assert.deepEqual(warning?.failed, [{ file: 'audit.2000-01-01T00-00-00-000Z.0.log', code: 'EISDIR' }])
+  assert.deepEqual(warning?.failed, [{ file: 'audit.2000-01-01T00-00-00-000Z.0.log', code: 'EISDIR' }, { file: basename(gone), code: 'ENOENT' }])
   // (The size limit may have moved the first new records into a rotated file.)
   assert.equal(assertOneChainAcross(chainFiles(box)).filter((r) => r.event === 'code_execution').length, 1010)
+  // (verify refuses to run on a name in the directory it cannot read: the link goes first.)
+  unlinkSync(gone)
   const report = await verify([join(box.dir, 'logs')], { keys: [box.pubPath] })
   assert.equal(report.ok, true, problemsOf(report))
 })

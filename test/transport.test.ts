@@ -282,5 +282,25 @@ test('the log directory removed while running: the app gets a clear error, not s
   ;(transport as unknown as { ref: () => void }).ref() // keep this otherwise idle test process up until it arrives
   rmSync(join(box.dir, 'logs'), { recursive: true, force: true })
   const [err] = await failed as [Error]
-  assert.match(err.message, /PAC_DESTINATION: cannot open log file .*audit\.log for appending \(ENOENT\)/)
+  // Whichever the worker touches first: the log file it reopens, or the head file it refreshes.
+  assert.match(err.message, /PAC_DESTINATION: cannot (open log file .*audit\.log for appending|write the head file .*audit\.log\.head\.json) \(ENOENT\)/)
+})
+
+test('the head file\'s directory removed while running: the app gets a clear error naming the head file', async (t) => {
+  const box = sandbox()
+  t.after(box.cleanup)
+  const heads = join(box.dir, 'heads')
+  mkdirSync(heads)
+  const headFile = join(heads, 'audit.head.json')
+  const transport = auditChainTransport({ destination: box.log, privateKeyPath: box.keyPath, headFile, headIntervalMs: 50 })
+  const logger = pino(transport)
+  logger.info('before')
+  await new Promise<void>((resolve, reject) => logger.flush((err) => { err ? reject(err) : resolve() }))
+  const failed = once(transport, 'error')
+  ;(transport as unknown as { ref: () => void }).ref()
+  rmSync(heads, { recursive: true, force: true })
+  logger.info('after') // the head only changes when there is a new record to name
+  const [err] = await failed as [Error]
+  assert.ok(hasCode(err, 'PAC_DESTINATION'), err.message)
+  assert.ok(err.message.includes(`cannot write the head file ${headFile} (ENOENT): its directory is gone`), err.message)
 })

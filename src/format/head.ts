@@ -4,6 +4,7 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, readFileSync } from 'node:fs'
 import { dirname, basename, join } from 'node:path'
+import { AuditChainError } from '../errors.js'
 import { signBytes, verifyBytes, type SigningKey, type VerifyKey } from './keys.js'
 
 export interface ChainHead {
@@ -71,14 +72,19 @@ export function headText (head: ChainHead): string {
  */
 export function writeHeadFile (path: string, head: ChainHead): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
-  const fd = openSync(tmp, 'w', 0o640)
   try {
-    writeSync(fd, headText(head))
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
+    const fd = openSync(tmp, 'w', 0o640)
+    try {
+      writeSync(fd, headText(head))
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, path)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new AuditChainError('PAC_DESTINATION', `cannot write the head file ${path} (${code})${code === 'ENOENT' ? ': its directory is gone' : ''}`, { cause: err })
   }
-  renameSync(tmp, path)
   try {
     const dir = openSync(dirname(path), 'r')
     try { fsyncSync(dir) } finally { closeSync(dir) }

@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, renameSync } from 'node:fs'
 import { basename, dirname, extname, join } from 'node:path'
 import type { SigningKey } from '../format/keys.js'
-import { readChainTail, readFirstRecord, type ChainTail } from './tail.js'
+import { readChainTail, type ChainTail, type FirstRecord } from './tail.js'
 
 /** `2026-11-27T03-15-00-123Z`: ISO 8601 UTC with `-` for `:` and `.`, so names sort by time on every filesystem. */
 function fileTime (time: Date): string {
@@ -65,7 +65,7 @@ export interface ResumePoint {
   /** The rotated file the chain continues from, when the current file was missing or empty. */
   previousFile: string | null
   /** The current file's first record, when it has one: its seq (the rotated name carries it) and `time` (rotation by interval counts from it, not from the file's birthtime). */
-  firstRecord: { seq: number, time: number | undefined } | undefined
+  firstRecord: FirstRecord | undefined
 }
 
 /**
@@ -76,10 +76,7 @@ export interface ResumePoint {
  */
 export function findResumePoint (destination: string, key: SigningKey): ResumePoint {
   const tail = readChainTail(destination, key)
-  if (tail.kind !== 'empty') {
-    const { seq, time } = readFirstRecord(destination)
-    return { tail, previousFile: null, firstRecord: seq === undefined ? undefined : { seq, time } }
-  }
+  if (tail.kind !== 'empty') return { tail, previousFile: null, firstRecord: tail.kind === 'existing' ? tail.first : undefined }
   const newest = listRotated(destination).at(-1)
   if (newest === undefined) return { tail, previousFile: null, firstRecord: undefined }
   const rotated = readChainTail(newest, key)

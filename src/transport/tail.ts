@@ -15,15 +15,20 @@ export type ChainTail =
   /** Only torn bytes and no record (a crash during the very first write). */
   | { kind: 'fresh', torn: TornLine, needsNewline: boolean }
   /** Continue chain `chainId` after record `last`. */
-  | { kind: 'existing', chainId: string, last: { seq: number, hash: string, event: unknown }, torn: TornLine | null, needsNewline: boolean }
+  | { kind: 'existing', chainId: string, last: { seq: number, hash: string, event: unknown }, torn: TornLine | null, needsNewline: boolean, first: FirstRecord | undefined }
+
+/** The file's first record: its seq and its `time` (when the file's writer opened it). */
+export interface FirstRecord { seq: number, time: number | undefined }
 
 // A crash tears at most the line being written, and a crash during the restart that
 // explains it one more: more non-record lines at the end than this is not crash damage.
 const MAX_TORN_LINES = 8
 // 64 MiB: far above any torn write we produce; beyond it we refuse rather than hash a huge region.
 const MAX_TORN_BYTES = 64 * 1024 * 1024
-// The first records of a file (chain.open / file.open) carry the chain id; look this far for one.
+// The first records of a file (chain.open / file.open) carry the chain id; look this far for one,
+// reading a small window first (normally the first line is enough) and growing it as needed.
 const CHAIN_ID_SCAN_BYTES = 4 * 1024 * 1024
+const FIRST_SCAN_BYTES = 64 * 1024
 const NEWLINE = 0x0a
 
 function readRange (fd: number, start: number, length: number): Buffer {
@@ -90,12 +95,19 @@ interface FileStart {
 
 /** The chain id and first record of a file, from its first lines. */
 function readFileStart (fd: number, size: number): FileStart {
-  const head = readRange(fd, 0, Math.min(size, CHAIN_ID_SCAN_BYTES))
   const start: FileStart = { chainId: undefined, firstSeq: undefined, firstTime: undefined }
+  const limit = Math.min(size, CHAIN_ID_SCAN_BYTES)
+  let window = Math.min(limit, FIRST_SCAN_BYTES)
+  let head = readRange(fd, 0, window)
   let from = 0
   for (;;) {
     const end = head.indexOf(NEWLINE, from)
-    if (end < 0) return start
+    if (end < 0) {
+      if (window >= limit) return start
+      window = Math.min(limit, window * 2)
+      head = readRange(fd, 0, window)
+      continue
+    }
     const parsed = parseRecordLine(head.subarray(from, end))
     if (parsed.ok) {
       if (start.firstSeq === undefined) {
@@ -110,10 +122,6 @@ function readFileStart (fd: number, size: number): FileStart {
     }
     from = end + 1
   }
-}
-
-function findChainId (fd: number, size: number): string | undefined {
-  return readFileStart(fd, size).chainId
 }
 
 /** What retention needs to know of a rotated file before deleting it. */
@@ -139,22 +147,6 @@ export function readFileRange (file: string): FileRange | undefined {
     const last = findLastRecord(fd, size, file)
     if (last === undefined) return undefined
     return { chainId: start.chainId, firstSeq: start.firstSeq, lastSeq: last.parsed.member.seq, lastHash: last.parsed.member.hash }
-  } finally {
-    closeSync(fd)
-  }
-}
-
-/** Seq and `time` of the first record of `file` (when its writer opened it); undefined members when it has none. */
-export function readFirstRecord (file: string): { seq: number | undefined, time: number | undefined } {
-  let fd: number
-  try {
-    fd = openSync(file, 'r')
-  } catch {
-    return { seq: undefined, time: undefined }
-  }
-  try {
-    const start = readFileStart(fd, fstatSync(fd).size)
-    return { seq: start.firstSeq, time: start.firstTime }
   } finally {
     closeSync(fd)
   }
@@ -196,11 +188,13 @@ export function readChainTail (file: string, key: SigningKey): ChainTail {
       !verifyBytes(verifyKeyFromPublicKey(key.publicKey, 'writer'), Buffer.from(member.hash, 'hex'), member.sig)) {
       throw new AuditChainError('PAC_TAIL_INVALID', `the last record of ${file} (seq ${member.seq}) has a bad signature: it was forged. Refusing to continue the chain; run "audit-chain verify ${file}" and move the file aside`)
     }
-    const chainId = typeof last.parsed.fields.chainId === 'string' ? last.parsed.fields.chainId : findChainId(fd, size)
+    const start = readFileStart(fd, size)
+    const chainId = typeof last.parsed.fields.chainId === 'string' ? last.parsed.fields.chainId : start.chainId
     if (chainId === undefined) {
       throw new AuditChainError('PAC_TAIL_INVALID', `${file} has records but no chain.open, chain.resume or file.open record near its start naming its chain; refusing to continue it`)
     }
-    return { kind: 'existing', chainId, last: { seq: member.seq, hash: member.hash, event: last.parsed.fields.event }, torn, needsNewline }
+    const first = start.firstSeq === undefined ? undefined : { seq: start.firstSeq, time: start.firstTime }
+    return { kind: 'existing', chainId, last: { seq: member.seq, hash: member.hash, event: last.parsed.fields.event }, torn, needsNewline, first }
   } finally {
     closeSync(fd)
   }

@@ -1,5 +1,5 @@
 /** Shared test plumbing: temp dirs, keys, child processes, reading records back. */
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fork, type ChildProcess } from 'node:child_process'
@@ -53,6 +53,25 @@ export function startApp (cfg: Record<string, unknown>): AppRun {
 
 export async function runApp (cfg: Record<string, unknown>): Promise<{ code: number | null, signal: NodeJS.Signals | null, stderr: string }> {
   return await startApp(cfg).exit
+}
+
+/**
+ * Run `source` as the index.js of a CommonJS app in `dir`/app that has its own
+ * node_modules with pino and this package (a link to the repo), as after
+ * `npm i pino pino-audit-chain`: package targets resolve through pino's resolver.
+ */
+export async function runInstalledApp (dir: string, source: string): Promise<{ code: number | null, stderr: string }> {
+  const app = join(dir, 'app')
+  mkdirSync(join(app, 'node_modules'), { recursive: true })
+  symlinkSync(ROOT, join(app, 'node_modules/pino-audit-chain'), 'dir')
+  symlinkSync(join(ROOT, 'node_modules/pino'), join(app, 'node_modules/pino'), 'dir')
+  writeFileSync(join(app, 'package.json'), '{"name":"some-app","type":"commonjs"}')
+  writeFileSync(join(app, 'index.js'), source)
+  const child = fork(join(app, 'index.js'), { cwd: app, stdio: 'pipe', execArgv: [] })
+  let stderr = ''
+  child.stderr?.on('data', (d) => { stderr += String(d) })
+  const [code] = await once(child, 'exit')
+  return { code: code as number | null, stderr }
 }
 
 /** Every line of a log file, parsed as JSON (throws on a line that is not). */

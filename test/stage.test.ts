@@ -5,15 +5,15 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { spawn, fork } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import pino from 'pino'
 import { auditChainStage, stageTarget } from '../src/stage/step.js'
 import { closeAuditTransport } from '../src/transport/close.js'
 import { hasCode } from '../src/errors.js'
-import { readRecords, sandbox, ROOT, type Sandbox } from './helpers.js'
+import { readRecords, runInstalledApp, sandbox, ROOT, type Sandbox } from './helpers.js'
 
 const CLI = join(ROOT, 'dist/cli/main.js')
 
@@ -186,15 +186,9 @@ test('bad options are clear errors in the caller\'s thread; through a plain targ
 test('target: "pino-audit-chain/stage" resolves from a separate app; process.exit() right after logging loses nothing', async (t) => {
   const box = sandbox()
   t.after(box.cleanup)
-  // An app with its own node_modules, as after `npm i pino pino-audit-chain`.
-  const app = join(box.dir, 'app')
-  mkdirSync(join(app, 'node_modules'), { recursive: true })
-  symlinkSync(ROOT, join(app, 'node_modules/pino-audit-chain'), 'dir')
-  symlinkSync(join(ROOT, 'node_modules/pino'), join(app, 'node_modules/pino'), 'dir')
-  writeFileSync(join(app, 'package.json'), '{"name":"some-app","type":"commonjs"}')
   const out = join(box.dir, 'shipped.log')
   const n = 10_000
-  writeFileSync(join(app, 'index.js'), `
+  const { code, stderr } = await runInstalledApp(box.dir, `
     const pino = require('pino')
     const transport = pino.transport({
       pipeline: [
@@ -207,10 +201,6 @@ test('target: "pino-audit-chain/stage" resolves from a separate app; process.exi
     for (let i = 0; i < ${n}; i++) logger.info({ i, event: 'login', user: 'ada' }, 'user logged in')
     process.exit(0)
   `)
-  const child = fork(join(app, 'index.js'), { cwd: app, stdio: 'pipe', execArgv: [] })
-  let stderr = ''
-  child.stderr?.on('data', (d) => { stderr += String(d) })
-  const [code] = await once(child, 'exit')
   assert.equal(code, 0, stderr)
   const records = readRecords(out)
   assert.equal(records.length, n + 2)

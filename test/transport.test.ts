@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
@@ -13,7 +13,7 @@ import { auditChainTransport } from '../src/transport/spawn.js'
 import { closeAuditTransport } from '../src/transport/close.js'
 import { hasCode } from '../src/errors.js'
 import { verify } from '../src/verify/index.js'
-import { readRecords, runApp, sandbox, startApp, ROOT } from './helpers.js'
+import { readRecords, runApp, runInstalledApp, sandbox, startApp } from './helpers.js'
 
 test('an app that logs 10,000 records and exits normally leaves an intact, sealed chain', async (t) => {
   const box = sandbox()
@@ -55,22 +55,11 @@ test('process.exit() right after logging: every record is on disk and the chain 
 test('target: "pino-audit-chain" resolves from a separate app directory through pino\'s resolver', async (t) => {
   const box = sandbox()
   t.after(box.cleanup)
-  // An app with its own node_modules, as after `npm i pino pino-audit-chain`.
-  const app = join(box.dir, 'app')
-  mkdirSync(join(app, 'node_modules'), { recursive: true })
-  symlinkSync(ROOT, join(app, 'node_modules/pino-audit-chain'), 'dir')
-  symlinkSync(join(ROOT, 'node_modules/pino'), join(app, 'node_modules/pino'), 'dir')
-  writeFileSync(join(app, 'package.json'), '{"name":"some-app","type":"commonjs"}')
-  writeFileSync(join(app, 'index.js'), `
+  const { code, stderr } = await runInstalledApp(box.dir, `
     const pino = require('pino')
     const logger = pino(pino.transport({ target: 'pino-audit-chain', options: ${JSON.stringify({ destination: box.log, privateKeyPath: box.keyPath })} }))
     logger.info({ event: 'login', user: 'ada' }, 'user logged in')
   `)
-  const { fork } = await import('node:child_process')
-  const child = fork(join(app, 'index.js'), { cwd: app, stdio: 'pipe', execArgv: [] })
-  let stderr = ''
-  child.stderr?.on('data', (d) => { stderr += String(d) })
-  const [code] = await once(child, 'exit')
   assert.equal(code, 0, stderr)
   const records = readRecords(box.log)
   assert.deepEqual(records.map((r) => r.event), ['chain.open', 'login', 'chain.close'])

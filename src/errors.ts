@@ -26,6 +26,7 @@ export type AuditChainErrorCode =
   | 'PAC_ROTATION'
   | 'PAC_VERIFY_FAILED'
   | 'PAC_STATE'
+  | 'PAC_EPOCH'
 
 export class AuditChainError extends Error {
   readonly code: AuditChainErrorCode

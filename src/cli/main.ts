@@ -9,6 +9,8 @@ import { loadVerifyKey, type VerifyKey } from '../format/keys.js'
 import { verify, formatReport } from '../verify/index.js'
 import { headFilesOf, readHead, shippedLine } from './head.js'
 import { keygen } from './keygen.js'
+import { EPOCHS_OPTIONS, runEpochs } from './epochs.js'
+import { UsageError } from './usage-error.js'
 import { progressBar } from './progress.js'
 
 const EXIT_OK = 0
@@ -18,7 +20,8 @@ const EXIT_CANNOT_RUN = 2
 const USAGE = `Usage:
   audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--state FILE] [--require-seal] [--threads N] [--json] [--quiet]
   audit-chain head PATH [--key PUB]... [--json]
-  audit-chain keygen --out DIR [--name NAME]
+  audit-chain keygen --out DIR [--name NAME] [--master]
+  audit-chain epochs --master MASTER.key --start ISO-TIME --interval DURATION --count N --out DIR
   audit-chain help
 
 verify   Check audit logs written by pino-audit-chain.
@@ -48,10 +51,22 @@ head     Print the signed head of a log, byte for byte, one line per head file, 
 keygen   Create an Ed25519 key pair: DIR/NAME.key (private, mode 0600, for the transport)
          and DIR/NAME.pub (public, for auditors). Never overwrites an existing key.
   --out DIR        directory to write to (created with mode 0700 if needed)
-  --name NAME      file name stem (default audit-ed25519)
+  --name NAME      file name stem (default audit-ed25519, or audit-master with --master)
+  --master         a master key pair, to certify epoch keys (see "epochs"): keep its
+                   private half offline, never on the log host
+
+epochs   Forward security: one key pair per epoch (e.g. a day), certified by a master key.
+         Writes DIR/epoch-keys.json (mode 0600: the epoch private keys, for the transport's
+         epochKeysPath; the transport erases each key from it when its epoch ends) and
+         DIR/epoch-keys.certs (the master-signed certificates, for auditors:
+         audit-chain verify LOGS --master MASTER.pub --certs DIR/epoch-keys.certs).
+  --master FILE    the master private key (from "keygen --master")
+  --start TIME     start of the first epoch, ISO 8601 with a time zone (2026-12-01T00:00:00Z)
+  --interval DUR   length of each epoch: 1d, 6h, 30m... (at least 1s)
+  --count N        number of epochs, 1-100000
+  --out DIR        directory to write to; never overwrites
 `
 
-class UsageError extends Error {}
 
 function parse (args: string[], options: NonNullable<ParseArgsConfig['options']>): ReturnType<typeof parseArgs> {
   try {
@@ -134,11 +149,20 @@ function runHead (args: string[]): number {
 function runKeygen (args: string[]): number {
   const { values, positionals } = parse(args, {
     out: { type: 'string', short: 'o' },
-    name: { type: 'string' }
+    name: { type: 'string' },
+    master: { type: 'boolean' }
   })
+  const master = values.master === true
   if (positionals.length > 0) throw new UsageError(`keygen takes no positional arguments (got ${positionals.join(' ')}); use --out DIR`)
   if (typeof values.out !== 'string' || values.out.length === 0) throw new UsageError('keygen needs --out DIR: where to write the key pair')
-  const result = keygen(values.out, typeof values.name === 'string' ? values.name : undefined)
+  const result = keygen(values.out, typeof values.name === 'string' ? values.name : (master ? 'audit-master' : undefined))
+  if (master) {
+    process.stdout.write(`master key id      ${result.kid}
+master private key ${result.privatePath}  (mode 0600: use it only to run "audit-chain epochs", then keep it offline, never on the log host)
+master public key  ${result.publicPath}  (give it to auditors: audit-chain verify LOGS --master ${result.publicPath} --certs CERTS)
+`)
+    return EXIT_OK
+  }
   process.stdout.write(`key id      ${result.kid}
 private key ${result.privatePath}  (mode 0600: give it to the transport only, keep it off the log host's shared paths)
 public key  ${result.publicPath}  (give it to auditors: audit-chain verify LOGS --key ${result.publicPath})
@@ -152,6 +176,7 @@ async function main (argv: string[]): Promise<number> {
     switch (command) {
       case 'verify': return await runVerify(rest)
       case 'keygen': return runKeygen(rest)
+      case 'epochs': return runEpochs(parse(rest, EPOCHS_OPTIONS))
       case 'head': return runHead(rest)
       case 'help': case '--help': case '-h':
         process.stdout.write(USAGE)

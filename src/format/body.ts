@@ -12,7 +12,8 @@ export const CONTROL_EVENTS: ReadonlySet<string> = new Set([
   'chain.resume',
   'chain.close',
   'file.open',
-  'retention.prune'
+  'retention.prune',
+  'epoch.close'
 ])
 
 export type WrapReason = 'not-json' | 'not-object' | 'empty-object' | 'reserved-event'

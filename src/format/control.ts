@@ -120,6 +120,27 @@ export function isPrunedFile (value: unknown): value is PrunedFile {
     typeof f.lastHash === 'string' && /^[0-9a-f]{64}$/.test(f.lastHash)
 }
 
+export interface EpochCloseBody {
+  event: 'epoch.close'
+  chainId: string
+  /** The ending epoch's number in its series, and its key id (the record is signed with that key). */
+  epoch: number
+  kid: string
+  /** Records this writer signed with the epoch's key before this one (0 when it signed none). */
+  records: number
+  /** Seq of the last of them, or null when `records` is 0. */
+  lastSeq: number | null
+}
+
+/**
+ * The last record signed with an epoch's key, written once the epoch has ended (at
+ * its end, or at the next start when the writer was not running then). After it is on
+ * disk the key is erased, so nobody can add to or rewrite the epoch afterwards.
+ */
+export function epochCloseBody (chainId: string, epoch: number, kid: string, records: number, lastSeq: number | null, time = Date.now()): string {
+  return JSON.stringify({ level: LEVEL_INFO, time, event: 'epoch.close', chainId, epoch, kid, records, lastSeq, msg: 'audit epoch closed' })
+}
+
 export function chainCloseBody (chainId: string, records: number, time = Date.now()): string {
   return JSON.stringify({ level: LEVEL_INFO, time, event: 'chain.close', chainId, records, msg: 'audit chain sealed' })
 }

@@ -58,31 +58,34 @@ export function signingKeyFromPem (pem: string | Buffer, source: string): Signin
   return { privateKey, publicKey, kid: keyIdOf(publicKey) }
 }
 
-/**
- * Load the writer's private key from a file. Refuses a key that others can read:
- * whoever reads it can re-sign a forged history.
- */
+/** Load the writer's private key from a file (see {@link readPrivateFile}). */
 export function loadSigningKey (path: string, option = 'privateKeyPath'): SigningKey {
+  return signingKeyFromPem(readPrivateFile(path, option, 'private key file', '"npx audit-chain keygen --out <dir>"'), `private key file ${path} (option ${option})`)
+}
+
+/**
+ * Read a file holding private key material (option `option`). Refuses one that others
+ * can read: whoever reads it can re-sign a forged history. `create` says how to make one.
+ */
+export function readPrivateFile (path: string, option: string, what: string, create: string): Buffer {
   let mode: number
   try {
     mode = statSync(path).mode
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') {
-      throw new AuditChainError('PAC_KEY_MISSING', `private key file ${path} (option ${option}) does not exist; create one with "npx audit-chain keygen --out <dir>"`)
+      throw new AuditChainError('PAC_KEY_MISSING', `${what} ${path} (option ${option}) does not exist; create one with ${create}`)
     }
-    throw new AuditChainError('PAC_KEY_UNREADABLE', `private key file ${path} (option ${option}) cannot be read (${code ?? 'error'})`)
+    throw new AuditChainError('PAC_KEY_UNREADABLE', `${what} ${path} (option ${option}) cannot be read (${code ?? 'error'})`)
   }
   if ((mode & 0o077) !== 0) {
-    throw new AuditChainError('PAC_KEY_PERMISSIONS', `private key file ${path} (option ${option}) has mode ${(mode & 0o777).toString(8).padStart(4, '0')}; it must not be readable by group or others: run "chmod 600 ${path}"`)
+    throw new AuditChainError('PAC_KEY_PERMISSIONS', `${what} ${path} (option ${option}) has mode ${(mode & 0o777).toString(8).padStart(4, '0')}; it must not be readable by group or others: run "chmod 600 ${path}"`)
   }
-  let pem: Buffer
   try {
-    pem = readFileSync(path)
+    return readFileSync(path)
   } catch (err) {
-    throw new AuditChainError('PAC_KEY_UNREADABLE', `private key file ${path} (option ${option}) cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    throw new AuditChainError('PAC_KEY_UNREADABLE', `${what} ${path} (option ${option}) cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
-  return signingKeyFromPem(pem, `private key file ${path} (option ${option})`)
 }
 
 /** Load a public key (SPKI PEM; a private key PEM is accepted and reduced to its public half). */

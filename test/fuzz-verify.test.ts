@@ -560,7 +560,7 @@ test('found by the fuzz: a log whose final newline was cut off is not intact (re
   assert.match(r.problems[0].message, /last line is incomplete \(no newline\).*although its bytes are one \(seq 3\)/)
   // A restarting writer, though, sees a complete record whose newline was cut: it
   // continues after it (seq 3), ending the line first, and sets nothing aside.
-  const tail = readChainTail(w.path, k.key)
+  const tail = readChainTail(w.path, new Map([[k.key.kid, k.key.publicKey]]))
   assert.equal(tail.kind, 'existing')
   assert.deepEqual(tail.kind === 'existing' && [tail.last.seq, tail.torn, tail.needsNewline], [3, null, true])
 })
@@ -575,7 +575,7 @@ test('after a crash that cut only the final newline, the restarted log verifies'
   const path = join(ws.dir, 'audit.log')
   writeLines(path, chain.lines, false)
   // What the writer does on restart (src/transport/worker.ts): end the line, then chain.resume after it.
-  const tail = readChainTail(path, k.key)
+  const tail = readChainTail(path, new Map([[k.key.kid, k.key.publicKey]]))
   assert.ok(tail.kind === 'existing' && tail.torn === null && tail.needsNewline && tail.last.seq === 1)
   const resumed = new ChainBuilder(k.key, chain.chainId)
   Object.assign(resumed, { seq: tail.last.seq, hash: tail.last.hash })

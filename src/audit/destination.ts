@@ -39,14 +39,15 @@ export function chainOptions (config: AuditConfig, overrides: Partial<AuditTrans
     }
   }
   if (config.retentionPeriodMs !== undefined) options.retention = { maxAge: config.retentionPeriodMs }
-  // An explicit key (path or PEM) from the caller replaces the policy's key path.
-  if (config.privateKeyPath !== undefined && overrides.privateKey === undefined && overrides.privateKeyPath === undefined) {
-    options.privateKeyPath = config.privateKeyPath
+  // An explicit key (path, PEM or epoch bundle) from the caller replaces the policy's.
+  if (overrides.privateKey === undefined && overrides.privateKeyPath === undefined && overrides.epochKeysPath === undefined) {
+    if (config.epochKeysPath !== undefined) options.epochKeysPath = config.epochKeysPath
+    else if (config.privateKeyPath !== undefined) options.privateKeyPath = config.privateKeyPath
   }
   Object.assign(options, overrides)
-  if (options.privateKeyPath === undefined && options.privateKey === undefined) {
+  if (options.privateKeyPath === undefined && options.privateKey === undefined && options.epochKeysPath === undefined) {
     const where = config.source !== undefined ? `in ${config.source}` : 'in the audit policy'
-    throw new AuditChainError('PAC_CONFIG', `no signing key: set signing.private_key_path ${where}, or pass transport.privateKeyPath or transport.privateKey to createAuditLogger (create a key with "npx audit-chain keygen --out <dir>")`)
+    throw new AuditChainError('PAC_CONFIG', `no signing key: set signing.private_key_path (or signing.epoch_keys_path) ${where}, or pass transport.privateKeyPath, transport.privateKey or transport.epochKeysPath to createAuditLogger (create a key with "npx audit-chain keygen --out <dir>")`)
   }
   return options
 }

@@ -24,7 +24,7 @@ export interface PolicySource {
 /**
  * Read and validate an audit policy file (YAML, see `config/audit.yaml`).
  *
- * Relative paths in it (`storage_location`, `signing.private_key_path`) resolve
+ * Relative paths in it (`storage_location`, `signing.private_key_path`, `signing.epoch_keys_path`) resolve
  * against the policy file's own directory, so the policy means the same thing
  * whatever the working directory of the process.
  *
@@ -109,5 +109,6 @@ function resolvePolicy (p: ParsedPolicy, baseDir: string, file: string | undefin
     }
   }
   if (p.signing?.private_key_path !== undefined) config.privateKeyPath = resolve(baseDir, p.signing.private_key_path)
+  if (p.signing?.epoch_keys_path !== undefined) config.epochKeysPath = resolve(baseDir, p.signing.epoch_keys_path)
   return config
 }

@@ -54,8 +54,12 @@ const policyObject = z.strictObject({
     interval: duration.refine((v) => v >= 1000, { error: 'a duration of at least 1s, such as "1h" or "1d"' }).optional()
   }, { error: 'a mapping with max_size and/or interval' }).optional(),
   signing: z.strictObject({
-    private_key_path: path.optional()
-  }, { error: 'a mapping with private_key_path' }).optional(),
+    private_key_path: path.optional(),
+    // Forward security: a bundle of epoch keys from "audit-chain epochs" instead of one key.
+    epoch_keys_path: path.optional()
+  }, { error: 'a mapping with private_key_path or epoch_keys_path' }).refine((s) => s.private_key_path === undefined || s.epoch_keys_path === undefined, {
+    error: 'only one of private_key_path (one key) or epoch_keys_path (a bundle of epoch keys)'
+  }).optional(),
   max_field_bytes: size.default(DEFAULT_MAX_FIELD_BYTES),
   alert_thresholds: z.record(z.string(), threshold, { error: 'a mapping of threshold names to { count, window }' }).default({})
 }, { error: 'a mapping of policy keys (hash_chain_enabled, log_level, storage_location, …)' })
@@ -79,7 +83,7 @@ export const policySchema = policyObject.superRefine((policy, ctx) => {
 export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(policyObject.shape),
   rotation: ['max_size', 'interval'],
-  signing: ['private_key_path'],
+  signing: ['private_key_path', 'epoch_keys_path'],
   'alert_thresholds.*': ['event', 'count', 'window', 'risk_level']
 }
 

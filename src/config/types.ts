@@ -40,6 +40,8 @@ export interface AuditConfig {
   rotation?: { maxSizeBytes?: number, intervalMs?: number }
   /** Absolute path of the Ed25519 private key (PKCS#8 PEM, mode 0600). */
   privateKeyPath?: string
+  /** Absolute path of a bundle of epoch keys (transport option `epochKeysPath`), instead of `privateKeyPath`. */
+  epochKeysPath?: string
   /** Cap, in UTF-8 bytes, for code, stdout, stderr and diffs in one record. Default 64 KiB. */
   maxFieldBytes: number
   /** Alert rules, in policy order. */

@@ -16,7 +16,7 @@ export const CONTROL_EVENTS: ReadonlySet<string> = new Set([
   'epoch.close'
 ])
 
-export type WrapReason = 'not-json' | 'not-object' | 'empty-object' | 'reserved-event'
+export type WrapReason = 'not-json' | 'not-object' | 'empty-object' | 'reserved-event' | 'outside-epoch'
 
 // JSON's four whitespace characters (RFC 8259 §2). String#trim would also strip
 // a BOM or NBSP, which JSON.parse does not accept, and change bytes it shouldn't.
@@ -42,24 +42,43 @@ export function wrapLine (line: string, reason: WrapReason, time: number): strin
  * `now` is only read when a line has to be wrapped.
  */
 export function bodyFromLine (line: string, now: () => number = Date.now): string | undefined {
+  return formBody(line, now, undefined)
+}
+
+/**
+ * {@link bodyFromLine} plus the body's time (FORMAT.md §10.2): its top-level `time`
+ * when that is a number, the wrapper's time for a wrapped line, else undefined.
+ * Epoch keys need it to pick the key whose window holds the record.
+ */
+export function bodyAndTime (line: string, now: () => number = Date.now): { body: string, time: number | undefined } | undefined {
+  const out: { time: number | undefined } = { time: undefined }
+  const body = formBody(line, now, out)
+  return body === undefined ? undefined : { body, time: out.time }
+}
+
+function formBody (line: string, now: () => number, out: { time: number | undefined } | undefined): string | undefined {
+  const wrap = (reason: WrapReason): string => {
+    const time = now()
+    if (out !== undefined) out.time = time
+    return wrapLine(line, reason, time)
+  }
   const text = trimJsonSpace(line)
   if (text.length === 0) return undefined
   // Cheap pre-check before JSON.parse: a JSON object starts with { and ends with }.
   if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) {
-    return wrapLine(line, looksLikeJson(text) ? 'not-object' : 'not-json', now())
+    return wrap(looksLikeJson(text) ? 'not-object' : 'not-json')
   }
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch {
-    return wrapLine(line, 'not-json', now())
+    return wrap('not-json')
   }
   // JSON.parse of text starting with { and ending with } that succeeds is an object.
   const fields = value as Record<string, unknown>
-  if (text !== '{}' && isEmptyObject(fields)) return wrapLine(line, 'empty-object', now())
-  if (typeof fields.event === 'string' && CONTROL_EVENTS.has(fields.event)) {
-    return wrapLine(line, 'reserved-event', now())
-  }
+  if (text !== '{}' && isEmptyObject(fields)) return wrap('empty-object')
+  if (typeof fields.event === 'string' && CONTROL_EVENTS.has(fields.event)) return wrap('reserved-event')
+  if (out !== undefined && typeof fields.time === 'number') out.time = fields.time
   return text
 }
 

@@ -13,12 +13,19 @@ export interface PreparedRecord {
   /** H as hex; G signs its 32 raw bytes (FORMAT.md §2). */
   readonly hash: string
   readonly body: string
+  /** The key that signs it: the chain's key when it was prepared. */
+  readonly kid: string
 }
 
 export interface Chain {
   readonly chainId: string
-  /** Key id written in every record's `kid`. */
+  /** Key id of the key records are prepared with now. */
   readonly kid: string
+  /** Records prepared with the current key (since the chain was created or `setKey`), and the seq of the last one. */
+  readonly keyRecords: number
+  readonly keyLastSeq: number | null
+  /** Sign the records prepared from now on with `key` (epoch keys); earlier ones keep theirs. */
+  setKey: (key: SigningKey) => void
   /** Seq of the last record completed (its line built), -1 before the first. */
   readonly lastSeq: number
   /** H of the last record completed (GENESIS_PREV before the first). */
@@ -43,9 +50,18 @@ export function createChain (key: SigningKey, chainId: string, after?: { seq: nu
   let lastSeq = tipSeq
   let lastHash = tipHash
   let written = 0
+  let keyRecords = 0
+  let keyLastSeq: number | null = null
   const chain: Chain = {
     chainId,
-    kid: key.kid,
+    get kid () { return key.kid },
+    get keyRecords () { return keyRecords },
+    get keyLastSeq () { return keyLastSeq },
+    setKey (next) {
+      key = next
+      keyRecords = 0
+      keyLastSeq = null
+    },
     get lastSeq () { return lastSeq },
     get lastHash () { return lastHash },
     get written () { return written },
@@ -53,22 +69,25 @@ export function createChain (key: SigningKey, chainId: string, after?: { seq: nu
     prepare (body) {
       const seq = tipSeq + 1
       const hash = recordHashHex(seq, tipHash, body)
-      const record = { seq, prev: tipHash, hash, body }
+      const record = { seq, prev: tipHash, hash, body, kid: key.kid }
       tipSeq = seq
       tipHash = hash
+      keyRecords++
+      keyLastSeq = seq
       return record
     },
     complete (record, sig) {
       if (record.seq !== lastSeq + 1) throw new Error(`record seq ${record.seq} completed out of order (expected ${lastSeq + 1})`)
-      const line = recordLine(record.body, { v: 1, seq: record.seq, prev: record.prev, hash: record.hash, kid: key.kid, sig })
+      const line = recordLine(record.body, { v: 1, seq: record.seq, prev: record.prev, hash: record.hash, kid: record.kid, sig })
       lastSeq = record.seq
       lastHash = record.hash
       written++
       return line + '\n'
     },
     append (body) {
+      const signer = key
       const record = chain.prepare(body)
-      return chain.complete(record, signBytes(key, Buffer.from(record.hash, 'hex')))
+      return chain.complete(record, signBytes(signer, Buffer.from(record.hash, 'hex')))
     }
   }
   return chain

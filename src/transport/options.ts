@@ -28,6 +28,14 @@ export interface AuditTransportOptions {
   privateKeyPath?: string
   /** The private key itself, as PEM text (instead of `privateKeyPath`). */
   privateKey?: string
+  /**
+   * Forward security (instead of a private key): the bundle of epoch keys written by
+   * `audit-chain epochs` (mode 0600). Records are signed with the current epoch's key;
+   * as each epoch ends the transport writes an `epoch.close` record and erases that
+   * key from the bundle, so a later break-in cannot re-sign earlier epochs. One
+   * bundle per log. Auditors verify with `--master` and `--certs`.
+   */
+  epochKeysPath?: string
   /** Create the destination's directory (mode 0750) if missing. Default true. */
   mkdir?: boolean
   /** Durability; see {@link FsyncMode}. Default `'close'`. */
@@ -78,6 +86,7 @@ export interface ResolvedOptions {
   destination: string
   privateKeyPath: string | undefined
   privateKey: string | undefined
+  epochKeysPath: string | undefined
   mkdir: boolean
   fsync: FsyncMode
   headFile: string | undefined
@@ -100,7 +109,7 @@ export function defaultSigners (): number {
 
 // Members pino.transport() adds to every transport's options.
 const ADDED_BY_PINO = new Set(['$context', 'pinoWillSendConfig'])
-const KNOWN = new Set(['destination', 'privateKeyPath', 'privateKey', 'mkdir', 'fsync', 'headFile', 'headIntervalMs', 'signers', 'rotation', 'retention'])
+const KNOWN = new Set(['destination', 'privateKeyPath', 'privateKey', 'epochKeysPath', 'mkdir', 'fsync', 'headFile', 'headIntervalMs', 'signers', 'rotation', 'retention'])
 // A rotated file smaller than this would hold little more than its own file.open record.
 const MIN_ROTATION_SIZE = 1024
 // Timers below a second rotate faster than anyone can read the files.
@@ -149,7 +158,7 @@ function resolveRetention (value: unknown): RetentionOptions | undefined {
 
 export function resolveOptions (input: unknown): ResolvedOptions {
   if (input === null || typeof input !== 'object') {
-    throw new AuditChainError('PAC_BAD_OPTION', 'the transport needs an options object with at least "destination" and "privateKeyPath" or "privateKey"')
+    throw new AuditChainError('PAC_BAD_OPTION', 'the transport needs an options object with at least "destination" and "privateKeyPath", "privateKey" or "epochKeysPath"')
   }
   const opts = input as Record<string, unknown>
   for (const key of Object.keys(opts)) {
@@ -157,12 +166,13 @@ export function resolveOptions (input: unknown): ResolvedOptions {
       throw new AuditChainError('PAC_BAD_OPTION', `unknown option ${JSON.stringify(key)}; known options: ${[...KNOWN].join(', ')}`)
     }
   }
-  const { destination, privateKeyPath, privateKey, mkdir = true, fsync = 'close', headFile, headIntervalMs = 1000, signers = defaultSigners(), rotation, retention } = opts
+  const { destination, privateKeyPath, privateKey, epochKeysPath, mkdir = true, fsync = 'close', headFile, headIntervalMs = 1000, signers = defaultSigners(), rotation, retention } = opts
   if (typeof destination !== 'string' || destination.length === 0) throw bad('destination', 'a file path', destination)
   if (privateKeyPath !== undefined && (typeof privateKeyPath !== 'string' || privateKeyPath.length === 0)) throw bad('privateKeyPath', 'a file path', privateKeyPath)
   if (privateKey !== undefined && typeof privateKey !== 'string') throw bad('privateKey', 'a PEM string', privateKey)
-  if ((privateKeyPath === undefined) === (privateKey === undefined)) {
-    throw new AuditChainError('PAC_BAD_OPTION', 'give exactly one of the options privateKeyPath (a PEM file) or privateKey (PEM text)')
+  if (epochKeysPath !== undefined && (typeof epochKeysPath !== 'string' || epochKeysPath.length === 0)) throw bad('epochKeysPath', 'a file path', epochKeysPath)
+  if ([privateKeyPath, privateKey, epochKeysPath].filter((v) => v !== undefined).length !== 1) {
+    throw new AuditChainError('PAC_BAD_OPTION', 'give exactly one of the options privateKeyPath (a PEM file), privateKey (PEM text) or epochKeysPath (a bundle of epoch keys from "audit-chain epochs")')
   }
   if (typeof mkdir !== 'boolean') throw bad('mkdir', 'true or false', mkdir)
   if (!(fsync === 'off' || fsync === 'close' || fsync === 'always' || (typeof fsync === 'number' && Number.isInteger(fsync) && fsync > 0))) {
@@ -178,6 +188,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     destination: dest,
     privateKeyPath: privateKeyPath === undefined ? undefined : resolve(privateKeyPath as string),
     privateKey: privateKey as string | undefined,
+    epochKeysPath: epochKeysPath === undefined ? undefined : resolve(epochKeysPath as string),
     mkdir,
     fsync: fsync as FsyncMode,
     headFile: headFile === false ? undefined : resolve((headFile as string | undefined) ?? `${dest}.head.json`),

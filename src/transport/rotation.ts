@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, renameSync } from 'node:fs'
 import { basename, dirname, extname, join } from 'node:path'
-import type { SigningKey } from '../format/keys.js'
+import type { KeyObject } from 'node:crypto'
 import { readChainTail, type ChainTail, type FirstRecord } from './tail.js'
 
 /** `2026-11-27T03-15-00-123Z`: ISO 8601 UTC with `-` for `:` and `.`, so names sort by time on every filesystem. */
@@ -74,12 +74,12 @@ export interface ResumePoint {
  * record, or a current file removed by hand), the chain continues from the newest
  * rotated file: starting a new chain would hide whatever happened to the old one.
  */
-export function findResumePoint (destination: string, key: SigningKey): ResumePoint {
-  const tail = readChainTail(destination, key)
+export function findResumePoint (destination: string, keys: ReadonlyMap<string, KeyObject>): ResumePoint {
+  const tail = readChainTail(destination, keys)
   if (tail.kind !== 'empty') return { tail, previousFile: null, firstRecord: tail.kind === 'existing' ? tail.first : undefined }
   const newest = listRotated(destination).at(-1)
   if (newest === undefined) return { tail, previousFile: null, firstRecord: undefined }
-  const rotated = readChainTail(newest, key)
+  const rotated = readChainTail(newest, keys)
   if (rotated.kind !== 'existing') return { tail, previousFile: null, firstRecord: undefined }
   // Bytes after the last record of a closed file are not crash damage of ours: the
   // verifier reports them as malformed in that file; the new file starts clean.

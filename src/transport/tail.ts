@@ -6,7 +6,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { AuditChainError } from '../errors.js'
 import { parseRecordLine, recordHashOfBytes, type ParsedRecord } from '../format/record.js'
-import { verifyBytes, verifyKeyFromPublicKey, type SigningKey } from '../format/keys.js'
+import type { KeyObject } from 'node:crypto'
+import { verifyBytes, verifyKeyFromPublicKey } from '../format/keys.js'
 import type { TornLine } from '../format/control.js'
 
 export type ChainTail =
@@ -15,7 +16,7 @@ export type ChainTail =
   /** Only torn bytes and no record (a crash during the very first write). */
   | { kind: 'fresh', torn: TornLine, needsNewline: boolean }
   /** Continue chain `chainId` after record `last`. */
-  | { kind: 'existing', chainId: string, last: { seq: number, hash: string, event: unknown }, torn: TornLine | null, needsNewline: boolean, first: FirstRecord | undefined }
+  | { kind: 'existing', chainId: string, last: { seq: number, hash: string, kid: string, event: unknown }, torn: TornLine | null, needsNewline: boolean, first: FirstRecord | undefined }
 
 /** The file's first record: its seq and its `time` (when the file's writer opened it). */
 export interface FirstRecord { seq: number, time: number | undefined }
@@ -154,10 +155,10 @@ export function readFileRange (file: string): FileRange | undefined {
 
 /**
  * Inspect `file` before writing to it. The last record must be intact (its hash, and
- * its signature when it was made with our key): continuing from a record someone
- * edited would put our signature under their change.
+ * its signature when it was made with one of our keys, `keys` by key id): continuing
+ * from a record someone edited would put our signature under their change.
  */
-export function readChainTail (file: string, key: SigningKey): ChainTail {
+export function readChainTail (file: string, keys: ReadonlyMap<string, KeyObject>): ChainTail {
   let fd: number
   try {
     fd = openSync(file, 'r')
@@ -184,8 +185,8 @@ export function readChainTail (file: string, key: SigningKey): ChainTail {
     if (recomputed !== member.hash) {
       throw new AuditChainError('PAC_TAIL_INVALID', `the last record of ${file} (seq ${member.seq}) does not match its hash: the file was modified. Refusing to continue the chain; run "audit-chain verify ${file}" and move the file aside`)
     }
-    if (member.kid === key.kid &&
-      !verifyBytes(verifyKeyFromPublicKey(key.publicKey, 'writer'), Buffer.from(member.hash, 'hex'), member.sig)) {
+    const ours = keys.get(member.kid)
+    if (ours !== undefined && !verifyBytes(verifyKeyFromPublicKey(ours, 'writer'), Buffer.from(member.hash, 'hex'), member.sig)) {
       throw new AuditChainError('PAC_TAIL_INVALID', `the last record of ${file} (seq ${member.seq}) has a bad signature: it was forged. Refusing to continue the chain; run "audit-chain verify ${file}" and move the file aside`)
     }
     const start = readFileStart(fd, size)
@@ -194,7 +195,7 @@ export function readChainTail (file: string, key: SigningKey): ChainTail {
       throw new AuditChainError('PAC_TAIL_INVALID', `${file} has records but no chain.open, chain.resume or file.open record near its start naming its chain; refusing to continue it`)
     }
     const first = start.firstSeq === undefined ? undefined : { seq: start.firstSeq, time: start.firstTime }
-    return { kind: 'existing', chainId, last: { seq: member.seq, hash: member.hash, event: last.parsed.fields.event }, torn, needsNewline, first }
+    return { kind: 'existing', chainId, last: { seq: member.seq, hash: member.hash, kid: member.kid, event: last.parsed.fields.event }, torn, needsNewline, first }
   } finally {
     closeSync(fd)
   }

@@ -8,10 +8,11 @@ import { parentPort } from 'node:worker_threads'
 import { randomBytes } from 'node:crypto'
 import build from 'pino-abstract-transport'
 import { AuditChainError } from '../errors.js'
-import { bodyFromLine } from '../format/body.js'
-import { chainCloseBody, chainOpenBody, chainResumeBody, fileOpenBody, retentionPruneBody } from '../format/control.js'
+import { bodyAndTime, bodyFromLine, wrapLine } from '../format/body.js'
+import { chainCloseBody, chainOpenBody, chainResumeBody, epochCloseBody, fileOpenBody, retentionPruneBody } from '../format/control.js'
 import { signHead, writeHeadFile } from '../format/head.js'
-import { loadSigningKey, signingKeyFromPem, type SigningKey } from '../format/keys.js'
+import type { SigningKey } from '../format/keys.js'
+import { eraseThrough, signingKeyOf, type EpochKey } from '../epoch/bundle.js'
 import { createChain, type Chain } from './chain.js'
 import { createSignPool, createSigningQueue, type SignPool, type SigningQueue } from './sign-pool.js'
 import { ensureLogDirectory, openLogFile, type LogFile } from './file.js'
@@ -19,6 +20,7 @@ import { acquireLock, type Lock } from './lock.js'
 import { resolveOptions, type AuditTransportOptions, type ResolvedOptions } from './options.js'
 import { findResumePoint, rotateAside } from './rotation.js'
 import { deleteFiles, planPrune } from './retention.js'
+import { loadSigner, ownPublicKeys, startingEpoch, type Signer } from './signer.js'
 
 // Objects (lines) the sink buffers before pushing back on split2 and, through it,
 // on thread-stream's shared buffer: enough to batch work, small enough to bound memory.
@@ -31,29 +33,36 @@ const MAX_PENDING_RECORDS = 8192
 const MAX_PENDING_CHARS = 32 * 1024 * 1024
 // After a rotation failed (the file could not be renamed), the next try waits this long.
 const ROTATION_RETRY_MS = 60_000
-
-export function loadKey (opts: ResolvedOptions): SigningKey {
-  return opts.privateKeyPath !== undefined
-    ? loadSigningKey(opts.privateKeyPath)
-    : signingKeyFromPem(opts.privateKey as string, 'option privateKey')
-}
+// With epoch keys: once an epoch has ended, records queued before the boundary still get
+// its key as they arrive; this long after the boundary the epoch is closed anyway, even
+// while idle, and a record that waited longer is wrapped (FORMAT.md §10.4). A tenth of
+// the epoch for epochs shorter than 50 s.
+const EPOCH_GRACE_MS = 5000
+const graceOf = (e: EpochKey): number => Math.min(EPOCH_GRACE_MS, Math.floor((e.notAfter - e.notBefore) / 10))
+// setTimeout's longest delay (~24.8 days); a longer epoch re-arms its timer.
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 interface Writer {
   chain: Chain
   file: LogFile
   lock: Lock
+  /** The key the first record was signed with, and with epoch keys its epoch. */
+  key: SigningKey
+  epoch: EpochKey | undefined
   /** Seq of the current file's first record, and when that file was opened (ms). */
   fileFirstSeq: number
   fileOpenedAt: number
 }
 
 /** Take the lock, inspect the file, and write the chain.open or chain.resume record. */
-function startWriter (opts: ResolvedOptions, key: SigningKey): Writer {
+function startWriter (opts: ResolvedOptions, signer: Signer): Writer {
   ensureLogDirectory(opts.destination, opts.mkdir)
   const lock = acquireLock(opts.destination)
   try {
     // Read the tail before opening for append: what we find decides the first record.
-    const { tail, firstRecord } = findResumePoint(opts.destination, key)
+    const { tail, firstRecord } = findResumePoint(opts.destination, ownPublicKeys(signer))
+    const epoch = signer.kind === 'epochs' ? startingEpoch(signer.bundle, tail, Date.now()) : undefined
+    const key = signer.kind === 'epochs' ? signingKeyOf(signer.bundle, epoch as EpochKey) : signer.key
     const file = openLogFile(opts.destination, opts)
     let chain: Chain
     let first: string
@@ -68,7 +77,7 @@ function startWriter (opts: ResolvedOptions, key: SigningKey): Writer {
     const newline = tail.kind !== 'empty' && tail.needsNewline ? '\n' : ''
     const opened = { fileFirstSeq: firstRecord?.seq ?? chain.lastSeq + 1, fileOpenedAt: firstRecord?.time ?? Date.now() }
     file.write(newline + chain.append(first))
-    return { chain, file, lock, ...opened }
+    return { chain, file, lock, key, epoch, ...opened }
   } catch (err) {
     lock.release()
     throw err
@@ -81,9 +90,13 @@ function startWriter (opts: ResolvedOptions, key: SigningKey): Writer {
  */
 export default async function auditChainTransport (options: AuditTransportOptions): Promise<NodeJS.WritableStream> {
   const opts = resolveOptions(options)
-  const key = loadKey(opts)
-  const started = startWriter(opts, key)
+  const signer = loadSigner(opts)
+  const started = startWriter(opts, signer)
   const { chain, lock } = started
+  const bundle = signer.kind === 'epochs' ? signer.bundle : undefined
+  // The key that signs now: with epoch keys it changes as epochs end (advanceEpochs).
+  let key = started.key
+  let epoch = started.epoch
   let file = started.file
   let fileFirstSeq = started.fileFirstSeq
   let fileOpenedAt = started.fileOpenedAt
@@ -155,6 +168,7 @@ export default async function auditChainTransport (options: AuditTransportOption
       armRotationTimer()
       return
     }
+    await advanceEpochs()
     await openNextFile(fileOpenBody(chain.chainId, key.kid, fileName, basename(rotated), 'rotation'))
     await prune()
     armRotationTimer()
@@ -187,6 +201,7 @@ export default async function auditChainTransport (options: AuditTransportOption
   // between leaves a record naming files that still exist, never an unrecorded gap.
   const prune = async (): Promise<void> => {
     if (opts.retention === undefined) return
+    await advanceEpochs()
     const plan = planPrune(opts.destination, chain.chainId, opts.retention)
     const failed = [...plan.failed]
     if (plan.files.length > 0) {
@@ -203,9 +218,70 @@ export default async function auditChainTransport (options: AuditTransportOption
   // signers > 1: sign in a pool of threads; the queue writes the lines back in seq order.
   let pool: SignPool | undefined
   let signing: SigningQueue | undefined
-  if (opts.signers > 1) {
+  const startSigning = (): void => {
     pool = createSignPool(key.privateKey, opts.signers)
     signing = createSigningQueue(chain, pool, (text) => { file.write(text); afterWrite() }, fail)
+  }
+  if (opts.signers > 1) startSigning()
+
+  // Epoch keys (FORMAT.md §10.4): close every epoch that has ended with an epoch.close
+  // signed by its own key, put the closes on disk, then erase those keys from the
+  // bundle, and sign on with the current epoch's key. Runs with nothing in flight
+  // (inside `exclusive`, at start, or at the seal): the sign pool holds the old key
+  // and is replaced, so the old key lives on in no thread.
+  const advanceEpochs = async (): Promise<void> => {
+    if (bundle === undefined || epoch === undefined) return
+    const now = Date.now()
+    if (now < epoch.notAfter) return
+    let expired: AuditChainError | undefined
+    while (now >= epoch.notAfter) {
+      file.write(chain.append(epochCloseBody(chain.chainId, epoch.epoch, epoch.kid, chain.keyRecords, chain.keyLastSeq, now)))
+      const ended: EpochKey = epoch
+      const next = bundle.epochs.find((e) => e.epoch === ended.epoch + 1)
+      if (next === undefined || next.seed === null) {
+        expired = new AuditChainError('PAC_EPOCH', `the epoch key bundle ${bundle.path} has no key after epoch ${ended.epoch}, which ended at ${new Date(ended.notAfter).toISOString()}: records can no longer be signed. Generate the next series with "audit-chain epochs" and restart with epochKeysPath pointing at it`)
+        break
+      }
+      key = signingKeyOf(bundle, next)
+      chain.setKey(key)
+      epoch = next
+    }
+    await file.sync()
+    eraseThrough(bundle, expired === undefined ? epoch.epoch - 1 : epoch.epoch)
+    if (expired !== undefined) throw expired
+    if (pool !== undefined) {
+      await pool.close()
+      startSigning()
+    }
+    warnIfLastEpoch()
+    armEpochTimer()
+  }
+  const warnIfLastEpoch = (): void => {
+    if (bundle !== undefined && epoch !== undefined && epoch === bundle.epochs.at(-1)) {
+      warn(new AuditChainError('PAC_EPOCH', `the last epoch of ${bundle.path} has begun; it ends at ${new Date(epoch.notAfter).toISOString()}, and after that records cannot be signed: generate the next series with "audit-chain epochs" and restart with it before then`))
+    }
+  }
+  // At the end of an epoch, close it even when nothing is being logged.
+  let epochTimer: NodeJS.Timeout | undefined
+  const armEpochTimer = (): void => {
+    if (epochTimer !== undefined) clearTimeout(epochTimer)
+    if (epoch === undefined || closingStarted) return
+    const due = epoch.notAfter + graceOf(epoch)
+    epochTimer = setTimeout(() => {
+      if (Date.now() < due) armEpochTimer()
+      else void exclusive(advanceEpochs)
+    }, Math.min(MAX_TIMER_MS, Math.max(0, due - Date.now())))
+    epochTimer.unref()
+  }
+  // What a producer line does with epoch keys: signed with the current key; or first
+  // the epoch must be closed (it has ended and the line is not one queued before the
+  // boundary); or wrapped, its time lying outside the current epoch's window.
+  const epochVerdict = (time: number | undefined): 'sign' | 'advance' | 'wrap' => {
+    if (epoch === undefined) return 'sign'
+    const now = Date.now()
+    const inside = time !== undefined && epoch.notBefore <= time && time < epoch.notAfter
+    if (now >= epoch.notAfter) return inside ? 'sign' : 'advance'
+    return time === undefined || inside ? 'sign' : 'wrap'
   }
 
   // Rotation by size is decided as records are chained, not as they reach the file:
@@ -224,17 +300,28 @@ export default async function auditChainTransport (options: AuditTransportOption
       let text = ''
       let next = from
       let full = false
+      let epochEnded = false
       while (next < chunks.length && !full) {
-        const body = bodyFromLine(chunks[next++].chunk as string)
+        const line = chunks[next].chunk as string
+        let body: string | undefined
+        if (epoch === undefined) {
+          body = bodyFromLine(line)
+        } else {
+          const read = bodyAndTime(line)
+          const verdict = epochVerdict(read?.time)
+          if (verdict === 'advance') { epochEnded = true; break }
+          body = verdict === 'wrap' ? wrapLine(line, 'outside-epoch', Date.now()) : read?.body
+        }
+        next++
         if (body === undefined) continue
         if (signing !== undefined) signing.add(chain.prepare(body))
         else text += chain.append(body)
         full = limit !== undefined && projectedBytes(text) >= limit
       }
       if (text.length > 0) file.write(text)
-      if (full) {
-        // The rest of the batch goes into the next file.
-        exclusive(async () => { await rotate(true) }).then(() => {
+      if (full || epochEnded) {
+        // The rest of the batch goes into the next file, or is signed with the next epoch's key.
+        exclusive(async () => { if (full) await rotate(true); else await advanceEpochs() }).then(() => {
           if (next < chunks.length) takeBatch(chunks, cb, next)
           else if (failure !== undefined) cb(failure)
           else cb()
@@ -284,6 +371,7 @@ export default async function auditChainTransport (options: AuditTransportOption
   // of the auditor's sight, so continue the chain in a new file at the path.
   const continueInNewFile = async (): Promise<void> => {
     if (closingStarted || file.stillInPlace()) return
+    await advanceEpochs()
     await openNextFile(fileOpenBody(chain.chainId, key.kid, fileName, null, 'replaced'))
     armRotationTimer()
     warn(new AuditChainError('PAC_FILE_REPLACED', `${opts.destination} was deleted or replaced while being written; the chain continues at seq ${chain.lastSeq} in a new file at that path. Records written since the last check (${opts.headIntervalMs} ms) went to the old file only`))
@@ -305,6 +393,26 @@ export default async function auditChainTransport (options: AuditTransportOption
   }
   headLoop()
   armRotationTimer()
+  if (bundle !== undefined && epoch !== undefined) {
+    try {
+      // Keys of epochs before the one we start in are never needed again; an epoch that
+      // ended while we were not running is closed before anything else is signed.
+      eraseThrough(bundle, epoch.epoch - 1)
+      await advanceEpochs()
+    } catch (err) {
+      closingStarted = true
+      if (headTimer !== undefined) clearTimeout(headTimer)
+      if (rotationTimer !== undefined) clearTimeout(rotationTimer)
+      await file.close().catch(() => {})
+      lock.release()
+      await pool?.close()
+      throw err
+    }
+    if (epochTimer === undefined) {
+      warnIfLastEpoch()
+      armEpochTimer()
+    }
+  }
   // Retention applies from the start too: a restart with a smaller limit prunes at once.
   if (opts.retention !== undefined) void exclusive(prune)
 
@@ -313,6 +421,7 @@ export default async function auditChainTransport (options: AuditTransportOption
     closingStarted = true
     if (headTimer !== undefined) clearTimeout(headTimer)
     if (rotationTimer !== undefined) clearTimeout(rotationTimer)
+    if (epochTimer !== undefined) clearTimeout(epochTimer)
     try {
       if (!sink.writableFinished && failure === undefined) {
         const finished = new Promise<void>((resolve, reject) => {
@@ -323,6 +432,8 @@ export default async function auditChainTransport (options: AuditTransportOption
         await finished
       }
       await switching
+      // The seal is signed with the key of the epoch it is written in.
+      if (failure === undefined) await advanceEpochs().catch((err: Error) => { failure ??= err })
       if (failure === undefined) {
         file.write(chain.append(chainCloseBody(chain.chainId, chain.written + 1)))
         await writeHead()

@@ -39,6 +39,11 @@ const ROTATION_RETRY_MS = 60_000
 // the epoch for epochs shorter than 50 s.
 const EPOCH_GRACE_MS = 5000
 const graceOf = (e: EpochKey): number => Math.min(EPOCH_GRACE_MS, Math.floor((e.notAfter - e.notBefore) / 10))
+// ...unless records are still queued: they reach the boundary's far side soon (the queue
+// holds well under a second of work), and the epoch is then closed as they arrive.
+// Only a queue this far behind is no reason to keep an ended epoch's key any longer.
+const EPOCH_MAX_LAG_MS = 60_000
+const EPOCH_RECHECK_MS = 100
 // setTimeout's longest delay (~24.8 days); a longer epoch re-arms its timer.
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -263,14 +268,24 @@ export default async function auditChainTransport (options: AuditTransportOption
   }
   // At the end of an epoch, close it even when nothing is being logged.
   let epochTimer: NodeJS.Timeout | undefined
+  // Whether lines are waiting to be signed (set once the stream exists).
+  let inputIdle = (): boolean => true
   const armEpochTimer = (): void => {
     if (epochTimer !== undefined) clearTimeout(epochTimer)
     if (epoch === undefined || closingStarted) return
-    const due = epoch.notAfter + graceOf(epoch)
-    epochTimer = setTimeout(() => {
-      if (Date.now() < due) armEpochTimer()
-      else void exclusive(advanceEpochs)
-    }, Math.min(MAX_TIMER_MS, Math.max(0, due - Date.now())))
+    const ending = epoch
+    const due = ending.notAfter + graceOf(ending)
+    const check = (): void => {
+      const now = Date.now()
+      if (epoch !== ending || closingStarted) return
+      if (now >= due && (inputIdle() || now >= ending.notAfter + EPOCH_MAX_LAG_MS)) {
+        void exclusive(advanceEpochs)
+        return
+      }
+      epochTimer = setTimeout(check, Math.min(MAX_TIMER_MS, Math.max(EPOCH_RECHECK_MS, due - now)))
+      epochTimer.unref()
+    }
+    epochTimer = setTimeout(check, Math.min(MAX_TIMER_MS, Math.max(0, due - Date.now())))
     epochTimer.unref()
   }
   // What a producer line does with epoch keys: signed with the current key; or first
@@ -453,6 +468,7 @@ export default async function auditChainTransport (options: AuditTransportOption
     sink.on('error', (err) => { source.destroy(err) })
     // Lines are all in once split2 has none buffered and the sink has none queued.
     const idle = (): boolean => source.readableLength === 0 && source.writableLength === 0 && sink.writableLength === 0 && !processing && switching === undefined && (signing?.pending ?? 0) === 0
+    inputIdle = idle
     ;(source as unknown as { flush: (cb: (err?: Error) => void) => void }).flush = function flush (cb) {
       const wait = (): void => {
         if (failure !== undefined) { cb(failure); return }

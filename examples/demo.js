@@ -2,19 +2,29 @@
 // createAuditLogger and the shipped policy (config/audit.yaml), then the verifier
 // checks the log. Exits 0 only when the log verifies intact.
 //
+// `npm start -- --epochs` runs it with forward-secure epoch keys instead of one key:
+// 2-second epochs certified by a master key; the session crosses an epoch boundary,
+// the ended epoch's key is erased from the bundle, and the verifier checks the log
+// with only the master public key and the certificates.
+//
 import { rmSync, readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { createAuditLogger, loadAuditConfig } from 'pino-audit-chain'
-import { CLI, ROOT, demoPaths, ensureKeys } from './demo-setup.js'
+import { CLI, ROOT, demoPaths, ensureEpochKeys, ensureKeys } from './demo-setup.js'
 
+const EPOCH_SECONDS = 2
+const epochMode = process.argv.includes('--epochs')
 const paths = await ensureKeys(demoPaths())
+const epochs = epochMode ? ensureEpochKeys(paths, EPOCH_SECONDS) : undefined
 // A fresh log each run, so the summary below describes this session only.
 rmSync(paths.logs, { recursive: true, force: true })
 
-// The shipped policy, pointed at the demo's own key and log directory.
+// The shipped policy, pointed at the demo's own key (or epoch key bundle) and log directory.
 const policy = loadAuditConfig(join(ROOT, 'config/audit.yaml'))
-const config = { ...policy, storageLocation: paths.logs, privateKeyPath: paths.privateKey }
+const config = epochs !== undefined
+  ? { ...policy, storageLocation: paths.logs, privateKeyPath: undefined, epochKeysPath: epochs.bundle }
+  : { ...policy, storageLocation: paths.logs, privateKeyPath: paths.privateKey }
 
 const alerts = []
 const audit = createAuditLogger({
@@ -72,6 +82,12 @@ for (const [i, v] of versions.entries()) {
     result: { exitCode: v.exitCode, stdout: v.stdout, stderr: v.stderr, durationMs: 30 + i * 7 }
   })
   previousCode = v.code
+  if (epochs !== undefined && i === 1) {
+    // Wait for the next epoch: the transport closes this one, erases its key, and signs on with the next.
+    const wait = EPOCH_SECONDS * 1000 - ((Date.now() - epochs.start) % (EPOCH_SECONDS * 1000)) + 50
+    console.log(`  (waiting ${wait} ms for the next ${EPOCH_SECONDS}-second epoch)`)
+    await new Promise((resolve) => setTimeout(resolve, wait))
+  }
 }
 
 // A script the scanner blocks outright: assessed, never run.
@@ -101,9 +117,15 @@ const byEvent = {}
 for (const r of lines) byEvent[r.event] = (byEvent[r.event] ?? 0) + 1
 console.log(`\nlog closed: ${lines.length} records (${Object.entries(byEvent).map(([e, n]) => `${e} ${n}`).join(', ')}); ${alerts.length} alerts raised\n`)
 
-console.log(`verifying with the public key ${paths.publicKey}:`)
-// The auditor's side: the CLI, given only the public key.
-const run = spawnSync(process.execPath, [CLI, 'verify', paths.logs, '--key', paths.publicKey], { stdio: 'inherit' })
+if (epochs !== undefined) {
+  const closed = lines.filter((r) => r.event === 'epoch.close').map((r) => r.epoch)
+  const erased = JSON.parse(readFileSync(epochs.bundle, 'utf8')).epochs.filter((e) => e.seed === null).length
+  console.log(`epochs closed in the log: ${closed.join(', ')}; keys erased from ${epochs.bundle}: ${erased}\n`)
+}
+// The auditor's side: the CLI, given only public material.
+const keyArgs = epochs !== undefined ? ['--master', paths.masterPublicKey, '--certs', epochs.certs] : ['--key', paths.publicKey]
+console.log(`verifying with ${epochs !== undefined ? `the master public key ${paths.masterPublicKey} and the certificates ${epochs.certs}` : `the public key ${paths.publicKey}`}:`)
+const run = spawnSync(process.execPath, [CLI, 'verify', paths.logs, ...keyArgs], { stdio: 'inherit' })
 const intact = run.status === 0
 console.log(intact ? '\nthe audit log is INTACT' : '\nthe audit log is NOT intact')
 process.exitCode = intact ? 0 : 1

@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -35,6 +35,26 @@ test('the demo (npm start) creates keys, logs a session that trips an alert, and
   for (const e of ['container_creation', 'security_assessment', 'code_execution', 'resource_violation', 'alert', 'chain.close']) {
     assert.ok(events.includes(e), `the demo log has a ${e} record`)
   }
+})
+
+test('the demo with --epochs signs with 2-second epoch keys, closes an epoch mid-session, erases its key, and verifies with the master key and certificates', async (t) => {
+  const dir = tempDir(t)
+  const child = spawn(process.execPath, [join(ROOT, 'examples/demo.js'), '--epochs'], { cwd: ROOT, env: { ...process.env, PAC_DEMO_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (d) => { out += String(d) })
+  child.stderr.on('data', (d) => { out += String(d) })
+  const [code] = await once(child, 'exit')
+  assert.equal(code, 0, out)
+  assert.match(out, /verifying with the master public key .*audit-master\.pub and the certificates/)
+  assert.match(out, /the audit log is INTACT/)
+  assert.equal(statSync(join(dir, 'keys/audit-master.key')).mode & 0o777, 0o600)
+  assert.equal(statSync(join(dir, 'epochs/epoch-keys.json')).mode & 0o777, 0o600)
+  const records = readRecords(join(dir, 'logs/audit.log'))
+  const closes = records.filter((r) => r.event === 'epoch.close')
+  assert.ok(closes.length >= 1, 'the session crossed at least one epoch boundary')
+  assert.ok(new Set(records.map((r) => r.chain.kid)).size >= 2, 'records are signed with more than one epoch key')
+  const bundle = JSON.parse(readFileSync(join(dir, 'epochs/epoch-keys.json'), 'utf8')) as { epochs: Array<{ epoch: number, seed: string | null }> }
+  for (const c of closes) assert.equal(bundle.epochs[c.epoch].seed, null, `epoch ${c.epoch}'s key is erased`)
 })
 
 test('the fastify example records audit events from its routes over real HTTP and seals on SIGTERM', async (t) => {

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pino from 'pino'
 import { auditChainTransport, closeAuditTransport, hasCode } from '../src/index.js'
@@ -81,8 +81,10 @@ test('under load, the transport moves from epoch to epoch: each ended epoch gets
 
   const records = readRecords(s.sb.log)
   const closes = records.filter((r) => r.event === 'epoch.close')
-  assert.deepEqual(closes.map((c) => c.epoch), [0, 1], 'epochs 0 and 1 were closed, in order')
-  for (const c of closes) {
+  // Epoch 2 may have ended too before the seal on a slow machine: then it is closed as well.
+  assert.deepEqual(closes.map((c) => c.epoch), closes.map((_, n) => n), 'epochs are closed in order, none skipped')
+  assert.ok(closes.length >= 2, 'epochs 0 and 1 were closed')
+  for (const c of closes.slice(0, 2)) {
     assert.ok(c.records > 100, `epoch ${c.epoch} signed the records logged in it (${c.records})`)
     assert.equal(c.lastSeq, c.chain.seq - 1, 'the close follows the last record it counts')
   }
@@ -90,10 +92,10 @@ test('under load, the transport moves from epoch to epoch: each ended epoch gets
   assertEpochShape(s, records)
 
   const bundle = loadBundle(s.files.bundlePath)
-  assert.deepEqual(bundle.epochs.slice(0, 2).map((e) => e.seed), [null, null], 'the ended epochs\' keys are erased')
-  assert.ok(bundle.epochs.slice(2).every((e) => e.seed !== null), 'keys of the current and later epochs are kept')
+  assert.ok(bundle.epochs.slice(0, closes.length).every((e) => e.seed === null), 'the ended epochs\' keys are erased')
+  assert.ok(bundle.epochs.slice(closes.length).every((e) => e.seed !== null), 'keys of the current and later epochs are kept')
   const text = readFileSync(s.files.bundlePath, 'utf8')
-  for (const seed of seeds.slice(0, 2)) assert.equal(text.includes(seed), false, 'an ended epoch\'s private key is not in the file')
+  for (const seed of seeds.slice(0, closes.length)) assert.equal(text.includes(seed), false, 'an ended epoch\'s private key is not in the file')
 
   const report = await verifyEpochs(s)
   assert.deepEqual(report.problems, [])
@@ -121,13 +123,13 @@ test('while nothing is logged, the epoch is still closed at its end and its key 
   await closeAuditTransport(transport)
   const records = readRecords(s.sb.log)
   assert.equal(records.at(-1)?.event, 'chain.close')
-  assert.equal(epochOfKid(s.files).get(records.at(-1)?.chain.kid)?.epoch, 1, 'the seal is signed with the epoch it is written in')
+  assert.ok((epochOfKid(s.files).get(records.at(-1)?.chain.kid)?.epoch ?? 0) >= 1, 'the seal is signed with the epoch it is written in (checked below)')
   assertEpochShape(s, records)
   assert.deepEqual((await verifyEpochs(s)).problems, [])
 })
 
 test('killed mid-epoch and started again two epochs later, the writer resumes with the unclosed epoch\'s key, closes it and the epoch it missed, then signs on', async (t) => {
-  const s = epochSandbox(t, 1200, 10)
+  const s = epochSandbox(t, 1500, 10)
   const first = startApp({ destination: s.sb.log, count: 1000000, pace: 100, after: 'hang', options: { epochKeysPath: s.files.bundlePath, signers: 2 } })
   await first.message((m) => m.logging === true)
   // Killed while records are reaching the file, in the middle of epoch 0.
@@ -153,6 +155,41 @@ test('killed mid-epoch and started again two epochs later, the writer resumes wi
   assert.deepEqual(loadBundle(s.files.bundlePath).epochs.slice(0, 2).map((e) => e.seed), [null, null])
 
   const report = await verifyEpochs(s)
+  assert.deepEqual(report.problems, [])
+})
+
+test('epochKeysPath may name a directory: the next series dropped in before the current one runs out takes over without a break in the chain', async (t) => {
+  const interval = 1000
+  const s = epochSandbox(t, interval, 2)
+  const dir = join(s.sb.dir, 'host-keys')
+  mkdirSync(dir, { mode: 0o700 })
+  renameSync(s.files.bundlePath, join(dir, 'series-1.json'))
+  const transport = auditChainTransport({ destination: s.sb.log, epochKeysPath: dir, signers: 2 })
+  const warnings: string[] = []
+  transport.on('warning', (err: Error) => warnings.push(err.message))
+  const logger = pino(transport)
+  // The next series, made on the master's machine, starts where the first one ends.
+  const pem = generateKeyPairPem()
+  const master2 = signingKeyFromPem(pem.privatePem, 'master 2')
+  const master2Pub = join(s.sb.dir, 'keys/master-2.pub')
+  writeFileSync(master2Pub, pem.publicPem)
+  const next = writeEpochFiles(join(s.sb.dir, 'next'), generateEpochs(master2, s.start + 2 * interval, interval, 3), master2)
+  let i = 0
+  while (Date.now() < s.start + 3 * interval + 300) {
+    for (let k = 0; k < 50; k++) logger.info({ i: i++ }, 'tick')
+    if (i === 500) copyFileSync(next.bundlePath, join(dir, 'series-2.json'))
+    await sleep(10)
+  }
+  await closeAuditTransport(transport)
+
+  const records = readRecords(s.sb.log)
+  assert.equal(records.filter((r) => r.i !== undefined).length, i)
+  const closes = records.filter((r) => r.event === 'epoch.close').map((r) => r.epoch)
+  assert.deepEqual(closes.slice(0, 3), [0, 1, 0], 'both epochs of the first series, then the first of the second')
+  const series2 = new Set(loadBundle(next.bundlePath).epochs.map((e) => e.kid))
+  assert.ok(series2.has(records.at(-1)?.chain.kid), 'the log ends signed by the second series')
+  assert.ok(loadBundle(join(dir, 'series-1.json')).epochs.every((e) => e.seed === null), 'every key of the first series is erased')
+  const report = await verify([s.sb.log], { masters: [s.masterPub, master2Pub], certs: [s.files.certsPath, next.certsPath] })
   assert.deepEqual(report.problems, [])
 })
 
@@ -185,7 +222,7 @@ test('a bundle that cannot sign now is a clear PAC_EPOCH error in the caller\'s 
   const b = loadBundle(erased.files.bundlePath)
   writeFileSync(erased.files.bundlePath, bundleText({ ...b, epochs: b.epochs.map((e) => e.epoch === 0 ? { ...e, seed: null } : e) }), { mode: 0o600 })
   assert.throws(() => auditChainTransport({ destination: erased.sb.log, epochKeysPath: erased.files.bundlePath }),
-    (err: Error) => hasCode(err, 'PAC_EPOCH') && /epoch 0 .* has no key/.test(err.message) && /its own bundle/.test(err.message))
+    (err: Error) => hasCode(err, 'PAC_EPOCH') && /epoch 0 .* has no key/.test(err.message) && /its own epoch keys/.test(err.message))
 
   chmodSync(erased.files.bundlePath, 0o644)
   assert.throws(() => auditChainTransport({ destination: erased.sb.log, epochKeysPath: erased.files.bundlePath }),

@@ -100,9 +100,9 @@ export function signingKeyOf (b: EpochBundle, e: EpochKey): SigningKey {
  */
 export function eraseThrough (b: EpochBundle, epoch: number): void {
   if (!b.epochs.some((e) => e.epoch <= epoch && e.seed !== null)) return
-  const epochs = b.epochs.map((e) => e.epoch <= epoch ? { ...e, seed: null } : e)
-  writeBundleFile(b.path, bundleText({ ...b, epochs }))
-  b.epochs = epochs
+  writeBundleFile(b.path, bundleText({ ...b, epochs: b.epochs.map((e) => e.epoch <= epoch ? { ...e, seed: null } : e) }))
+  // In place: callers hold these entries.
+  for (const e of b.epochs) if (e.epoch <= epoch) e.seed = null
 }
 
 /** Atomically replace `path` with `text`, mode 0600. */

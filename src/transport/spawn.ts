@@ -36,7 +36,7 @@ export function auditChainTransport (options: AuditTransportOptions): ReturnType
   ensureLogDirectory(opts.destination, opts.mkdir)
   assertUnlocked(opts.destination)
   const { tail } = findResumePoint(opts.destination, ownPublicKeys(signer))
-  if (signer.kind === 'epochs') startingEpoch(signer.bundle, tail, Date.now())
+  if (signer.kind === 'epochs') startingEpoch(signer.keys, tail, Date.now())
   const resolved: AuditTransportOptions = {
     ...options,
     destination: opts.destination,

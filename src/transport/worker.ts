@@ -12,7 +12,7 @@ import { bodyAndTime, bodyFromLine, wrapLine } from '../format/body.js'
 import { chainCloseBody, chainOpenBody, chainResumeBody, epochCloseBody, fileOpenBody, retentionPruneBody } from '../format/control.js'
 import { signHead, writeHeadFile } from '../format/head.js'
 import type { SigningKey } from '../format/keys.js'
-import { eraseThrough, signingKeyOf, type EpochKey } from '../epoch/bundle.js'
+import { eraseBefore, nextEpoch, rescan, signingKeyOfEpoch, type HostEpoch } from '../epoch/epoch-keys.js'
 import { createChain, type Chain } from './chain.js'
 import { createSignPool, createSigningQueue, type SignPool, type SigningQueue } from './sign-pool.js'
 import { ensureLogDirectory, openLogFile, type LogFile } from './file.js'
@@ -38,7 +38,7 @@ const ROTATION_RETRY_MS = 60_000
 // while idle, and a record that waited longer is wrapped (FORMAT.md §10.4). A tenth of
 // the epoch for epochs shorter than 50 s.
 const EPOCH_GRACE_MS = 5000
-const graceOf = (e: EpochKey): number => Math.min(EPOCH_GRACE_MS, Math.floor((e.notAfter - e.notBefore) / 10))
+const graceOf = (e: HostEpoch): number => Math.min(EPOCH_GRACE_MS, Math.floor((e.notAfter - e.notBefore) / 10))
 // ...unless records are still queued: they reach the boundary's far side soon (the queue
 // holds well under a second of work), and the epoch is then closed as they arrive.
 // Only a queue this far behind is no reason to keep an ended epoch's key any longer.
@@ -53,7 +53,7 @@ interface Writer {
   lock: Lock
   /** The key the first record was signed with, and with epoch keys its epoch. */
   key: SigningKey
-  epoch: EpochKey | undefined
+  epoch: HostEpoch | undefined
   /** Seq of the current file's first record, and when that file was opened (ms). */
   fileFirstSeq: number
   fileOpenedAt: number
@@ -66,8 +66,8 @@ function startWriter (opts: ResolvedOptions, signer: Signer): Writer {
   try {
     // Read the tail before opening for append: what we find decides the first record.
     const { tail, firstRecord } = findResumePoint(opts.destination, ownPublicKeys(signer))
-    const epoch = signer.kind === 'epochs' ? startingEpoch(signer.bundle, tail, Date.now()) : undefined
-    const key = signer.kind === 'epochs' ? signingKeyOf(signer.bundle, epoch as EpochKey) : signer.key
+    const epoch = signer.kind === 'epochs' ? startingEpoch(signer.keys, tail, Date.now()) : undefined
+    const key = epoch !== undefined ? signingKeyOfEpoch(epoch) : (signer as { key: SigningKey }).key
     const file = openLogFile(opts.destination, opts)
     let chain: Chain
     let first: string
@@ -98,7 +98,7 @@ export default async function auditChainTransport (options: AuditTransportOption
   const signer = loadSigner(opts)
   const started = startWriter(opts, signer)
   const { chain, lock } = started
-  const bundle = signer.kind === 'epochs' ? signer.bundle : undefined
+  const epochKeys = signer.kind === 'epochs' ? signer.keys : undefined
   // The key that signs now: with epoch keys it changes as epochs end (advanceEpochs).
   let key = started.key
   let epoch = started.epoch
@@ -235,24 +235,26 @@ export default async function auditChainTransport (options: AuditTransportOption
   // (inside `exclusive`, at start, or at the seal): the sign pool holds the old key
   // and is replaced, so the old key lives on in no thread.
   const advanceEpochs = async (): Promise<void> => {
-    if (bundle === undefined || epoch === undefined) return
+    if (epochKeys === undefined || epoch === undefined) return
     const now = Date.now()
     if (now < epoch.notAfter) return
     let expired: AuditChainError | undefined
-    while (now >= epoch.notAfter) {
-      file.write(chain.append(epochCloseBody(chain.chainId, epoch.epoch, epoch.kid, chain.keyRecords, chain.keyLastSeq, now)))
-      const ended: EpochKey = epoch
-      const next = bundle.epochs.find((e) => e.epoch === ended.epoch + 1)
+    let current: HostEpoch = epoch
+    while (now >= current.notAfter) {
+      file.write(chain.append(epochCloseBody(chain.chainId, current.epoch, current.kid, chain.keyRecords, chain.keyLastSeq, now)))
+      const next = followingEpoch(current)
       if (next === undefined || next.seed === null) {
-        expired = new AuditChainError('PAC_EPOCH', `the epoch key bundle ${bundle.path} has no key after epoch ${ended.epoch}, which ended at ${new Date(ended.notAfter).toISOString()}: records can no longer be signed. Generate the next series with "audit-chain epochs" and restart with epochKeysPath pointing at it`)
+        expired = new AuditChainError('PAC_EPOCH', `no epoch key follows epoch ${current.epoch} of ${current.bundle.path}, which ended at ${new Date(current.notAfter).toISOString()}: records can no longer be signed. Generate the next series with "audit-chain epochs"${epochKeys.directory ? ` into ${epochKeys.source}` : ', put both bundles in one directory and point epochKeysPath at it'}, then restart`)
         break
       }
-      key = signingKeyOf(bundle, next)
+      key = signingKeyOfEpoch(next)
       chain.setKey(key)
-      epoch = next
+      current = next
     }
+    epoch = current
+    // Every epoch.close is on disk before its key is erased.
     await file.sync()
-    eraseThrough(bundle, expired === undefined ? epoch.epoch - 1 : epoch.epoch)
+    eraseBefore(epochKeys, current, expired !== undefined)
     if (expired !== undefined) throw expired
     if (pool !== undefined) {
       await pool.close()
@@ -261,9 +263,16 @@ export default async function auditChainTransport (options: AuditTransportOption
     warnIfLastEpoch()
     armEpochTimer()
   }
+  // The epoch after `e`, looking for a series added to the directory meanwhile.
+  const followingEpoch = (e: HostEpoch): HostEpoch | undefined => {
+    const next = nextEpoch(epochKeys as NonNullable<typeof epochKeys>, e)
+    if (next !== undefined) return next
+    for (const w of rescan(epochKeys as NonNullable<typeof epochKeys>)) warn(w)
+    return nextEpoch(epochKeys as NonNullable<typeof epochKeys>, e)
+  }
   const warnIfLastEpoch = (): void => {
-    if (bundle !== undefined && epoch !== undefined && epoch === bundle.epochs.at(-1)) {
-      warn(new AuditChainError('PAC_EPOCH', `the last epoch of ${bundle.path} has begun; it ends at ${new Date(epoch.notAfter).toISOString()}, and after that records cannot be signed: generate the next series with "audit-chain epochs" and restart with it before then`))
+    if (epochKeys !== undefined && epoch !== undefined && followingEpoch(epoch) === undefined) {
+      warn(new AuditChainError('PAC_EPOCH', `the last epoch of ${epoch.bundle.path} has begun and no series follows it${epochKeys.directory ? ` in ${epochKeys.source}` : ''}; it ends at ${new Date(epoch.notAfter).toISOString()}, and after that records cannot be signed: generate the next series with "audit-chain epochs" (starting then)${epochKeys.directory ? ' into that directory' : ', put both bundles in one directory, and restart with epochKeysPath pointing at it'}`))
     }
   }
   // At the end of an epoch, close it even when nothing is being logged.
@@ -408,11 +417,11 @@ export default async function auditChainTransport (options: AuditTransportOption
   }
   headLoop()
   armRotationTimer()
-  if (bundle !== undefined && epoch !== undefined) {
+  if (epochKeys !== undefined && epoch !== undefined) {
     try {
       // Keys of epochs before the one we start in are never needed again; an epoch that
       // ended while we were not running is closed before anything else is signed.
-      eraseThrough(bundle, epoch.epoch - 1)
+      eraseBefore(epochKeys, epoch, false)
       await advanceEpochs()
     } catch (err) {
       closingStarted = true

@@ -77,6 +77,16 @@ test('a threshold with its own name counts the event it names; max_field_bytes t
   assert.deepEqual(config.alertThresholds, [{ name: 'kills', event: 'resource_violation', count: 2, windowMs: 90_000, window: '90s' }])
 })
 
+test('signing.epoch_keys_path (epoch keys instead of one key) resolves against the file, and cannot be given with private_key_path', () => {
+  const file = join(dir, 'epochs.yaml')
+  writeFileSync(file, 'signing:\n  epoch_keys_path: keys/epochs\n')
+  const config = loadAuditConfig(file)
+  assert.equal(config.epochKeysPath, join(dir, 'keys/epochs'))
+  assert.equal(config.privateKeyPath, undefined)
+  const both = configError('signing:\n  private_key_path: a.key\n  epoch_keys_path: epochs\n')
+  assertMentions(both.message, both.file, 'key signing', 'only one of private_key_path (one key) or epoch_keys_path')
+})
+
 test('a missing policy file is named', () => {
   const missing = join(dir, 'no-such-policy.yaml')
   assert.throws(() => loadAuditConfig(missing), (err: Error) => {

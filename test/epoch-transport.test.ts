@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pino from 'pino'
 import { auditChainTransport, closeAuditTransport, hasCode } from '../src/index.js'
@@ -191,6 +191,26 @@ test('epochKeysPath may name a directory: the next series dropped in before the 
   assert.ok(loadBundle(join(dir, 'series-1.json')).epochs.every((e) => e.seed === null), 'every key of the first series is erased')
   const report = await verify([s.sb.log], { masters: [s.masterPub, master2Pub], certs: [s.files.certsPath, next.certsPath] })
   assert.deepEqual(report.problems, [])
+})
+
+test('with rotation, epoch closes and file.opens interleave and the rotated directory verifies as one chain', async (t) => {
+  const s = epochSandbox(t, 1000, 10)
+  const transport = auditChainTransport({ destination: s.sb.log, epochKeysPath: s.files.bundlePath, rotation: { size: '16KB' }, signers: 2 })
+  const logger = pino(transport)
+  while (Date.now() < s.start + 2 * s.interval + 200) {
+    for (let k = 0; k < 20; k++) logger.info({ event: 'code_execution', code: 'x'.repeat(100) }, 'ran')
+    await sleep(20)
+  }
+  await closeAuditTransport(transport)
+  const dir = join(s.sb.dir, 'logs')
+  const files = readdirSync(dir).filter((n) => n.endsWith('.log'))
+  assert.ok(files.length > 3, `rotated into ${files.length} files`)
+  const all = files.flatMap((n) => readRecords(join(dir, n)))
+  assert.ok(all.filter((r) => r.event === 'epoch.close').length >= 2)
+  assert.ok(all.some((r) => r.event === 'file.open'))
+  const report = await verifyEpochs(s, [dir])
+  assert.deepEqual(report.problems, [])
+  assert.equal(report.chains.length, 1)
 })
 
 test('a line whose time is outside the current epoch is kept, wrapped with the writer\'s time', async (t) => {

@@ -5,6 +5,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { AuditChainError } from '../errors.js'
+import type { EpochCert } from './epoch.js'
 
 export interface SigningKey {
   privateKey: KeyObject
@@ -18,6 +19,11 @@ export interface VerifyKey {
   kid: string
   /** Where the key came from, for reports. */
   source: string
+  /**
+   * The certificate of an epoch key (FORMAT.md §10.1), which bounds when it may sign;
+   * absent for a key given directly (--key).
+   */
+  epoch?: EpochCert
 }
 
 /** Raw 32-byte Ed25519 public key (RFC 8032 §5.1.5 encoding). */

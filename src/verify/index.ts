@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os'
 import { AuditChainError } from '../errors.js'
 import { loadVerifyKey, type VerifyKey } from '../format/keys.js'
+import { loadCerts } from './certs.js'
 import { HeadBook } from './heads.js'
 import { expandInputs } from './inputs.js'
 import { DEFAULT_MAX_LINE_BYTES } from './lines.js'
@@ -13,14 +14,24 @@ import { VerifyState } from './state.js'
 import { createSigPool, type SigPool } from './sig-pool.js'
 import type { ChainSummary, Finding, FindingKind, VerifyReport } from './report.js'
 
-export type { ChainSummary, Finding, FindingKind, Severity, StateOutcome, VerifyReport } from './report.js'
+export type { ChainSummary, EpochSpan, Finding, FindingKind, Severity, StateOutcome, VerifyReport } from './report.js'
 export { formatReport, formatFinding, formatVerdict, formatChain, formatState } from './report.js'
 export { DEFAULT_MAX_LINE_BYTES } from './lines.js'
 
 /** Options of {@link verify}. */
 export interface VerifyOptions {
-  /** The public keys records may be signed with: key objects, or paths to PEM files. At least one. */
-  keys: VerifyKey[] | string[]
+  /**
+   * The public keys records may be signed with: key objects, or paths to PEM files. At
+   * least one, unless `masters` and `certs` give epoch keys (both, or neither).
+   */
+  keys?: VerifyKey[] | string[]
+  /**
+   * Epoch keys (FORMAT.md §10): the master public keys (key objects, or paths to PEM
+   * files) that signed the certificates in the files `certs`. Each certificate they
+   * vouch for adds its key to the keyring, and the chain must keep to its window and order.
+   */
+  masters?: VerifyKey[] | string[]
+  certs?: string[]
   /** Head files to check the log against (besides the `*.head.json` found in directories). */
   heads?: string[]
   /** Report a chain without a seal whose end no head covers as a problem, not a warning. */
@@ -70,11 +81,8 @@ function printable (text: string): string {
   return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
-/** Build the keyring; a key given twice counts once. */
-function keyring (keys: VerifyKey[] | string[]): Map<string, VerifyKey> {
-  if (!Array.isArray(keys) || keys.length === 0) {
-    throw new AuditChainError('PAC_BAD_OPTION', 'verify needs at least one public key (option keys / --key): records are only trusted when checked against a key you were given')
-  }
+/** Load keys given as objects or PEM paths; a key given twice counts once. */
+function loadKeys (keys: VerifyKey[] | string[]): Map<string, VerifyKey> {
   const ring = new Map<string, VerifyKey>()
   for (const key of keys) {
     const loaded = typeof key === 'string' ? loadVerifyKey(key) : key
@@ -83,10 +91,44 @@ function keyring (keys: VerifyKey[] | string[]): Map<string, VerifyKey> {
   return ring
 }
 
+function listOption<T> (value: T[] | undefined, name: string): T[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) throw new AuditChainError('PAC_BAD_OPTION', `${name} must be a list, got ${typeof value}`)
+  return value
+}
+
+interface KeyOptions {
+  keys: Map<string, VerifyKey>
+  masters: Map<string, VerifyKey>
+  certs: string[]
+}
+
+/**
+ * The keys given directly and the master keys, loaded, and the certificate files:
+ * certificates are only trusted through master keys, and master keys vouch only
+ * through certificates, so one without the other is a mistake, not an empty keyring.
+ */
+function keyOptions (options: VerifyOptions): KeyOptions {
+  const keys = listOption<VerifyKey | string>(options.keys, 'keys')
+  const masters = listOption<VerifyKey | string>(options.masters, 'masters')
+  const certs = listOption<string>(options.certs, 'certs')
+  if (certs.length > 0 && masters.length === 0) {
+    throw new AuditChainError('PAC_BAD_OPTION', 'certificate files (option certs / --certs) need the master public key that signed them (option masters / --master): a certificate is only trusted through a master key you were given')
+  }
+  if (masters.length > 0 && certs.length === 0) {
+    throw new AuditChainError('PAC_BAD_OPTION', 'master keys (option masters / --master) vouch for epoch keys only through their certificate files (option certs / --certs, written by "audit-chain epochs"); give those too')
+  }
+  if (keys.length === 0 && certs.length === 0) {
+    throw new AuditChainError('PAC_BAD_OPTION', 'verify needs at least one public key (option keys / --key), or master keys and certificate files (masters and certs / --master and --certs): records are only trusted when checked against a key you were given')
+  }
+  return { keys: loadKeys(keys as VerifyKey[] | string[]), masters: loadKeys(masters as VerifyKey[] | string[]), certs }
+}
+
 /**
  * Verify the audit logs at `paths` (files, directories, or `-` for `options.stdin`).
  * Resolves with the report; rejects with an {@link AuditChainError} only when it
- * cannot run at all (no key, an unreadable key, a path that does not exist).
+ * cannot run at all (no key, an unreadable key or certificate file, a path that does
+ * not exist).
  *
  * @example
  * const report = await verify(['/var/log/app'], { keys: ['/etc/audit/audit-ed25519.pub'] })
@@ -97,7 +139,7 @@ export async function verify (paths: string[], options: VerifyOptions): Promise<
   if (!Array.isArray(paths) || paths.length === 0) {
     throw new AuditChainError('PAC_BAD_OPTION', 'verify needs at least one path (a log file, a directory, or - for standard input)')
   }
-  const ring = keyring(options.keys)
+  const given = keyOptions(options)
   const requireSeal = options.requireSeal === true
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES
   if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
@@ -123,6 +165,10 @@ export async function verify (paths: string[], options: VerifyOptions): Promise<
     }
     ;(warning ? warnings : problems).push(finding)
   }
+
+  // Epoch keys join the keyring for records and heads alike, each with its certificate.
+  const ring = given.keys
+  for (const key of loadCerts(given.certs, given.masters, emit)) ring.set(key.kid, key)
 
   const state = options.state === undefined ? undefined : VerifyState.load(options.state)
   const inputs = await expandInputs(paths, maxLineBytes)

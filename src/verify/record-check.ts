@@ -96,7 +96,7 @@ export function checkLineUpToSignature (line: Buffer, keyring: ReadonlyMap<strin
   }
   const key = keyring.get(member.kid)
   if (key === undefined) {
-    return { kind: 'record', member, fields, failure: { kind: 'unknown-key', message: `the record is signed by key ${member.kid}, which is not among the keys given (--key); it cannot be checked and may be forged` } }
+    return { kind: 'record', member, fields, failure: { kind: 'unknown-key', message: `the record is signed by key ${member.kid}, which is not among the keys given (--key, or certified in --certs by a --master key); it cannot be checked and may be forged` } }
   }
   // verifyBytes accepts any of the 16 spellings of G (see isCanonicalSig): without this
   // check a line changed in its signature's last character would verify as intact.

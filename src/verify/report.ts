@@ -4,7 +4,8 @@
 
 /**
  * The kinds of finding, exactly those of FORMAT.md §7 (plus `line-too-long`, and
- * `rollback`, which only `--state` reports).
+ * `rollback`, which only `--state` reports). `bad-cert`, `out-of-window` and
+ * `epoch-order` come only with epoch keys (§10).
  * `torn` is always a warning; `unsealed` is a warning unless a seal is required.
  */
 export type FindingKind =
@@ -26,6 +27,9 @@ export type FindingKind =
   | 'bad-head'
   | 'unsealed'
   | 'line-too-long'
+  | 'bad-cert'
+  | 'out-of-window'
+  | 'epoch-order'
   | 'rollback'
 
 export type Severity = 'problem' | 'warning'
@@ -66,6 +70,19 @@ export interface ChainSummary {
   lastTime?: string
   /** Records after the newest head that vouches for them, when the chain is not sealed; else 0. */
   unanchored: number
+  /** With epoch keys (FORMAT.md §10): where the chain's epochs end up. */
+  epochs?: EpochSpan
+}
+
+/**
+ * The epochs of the series a chain ends in: from the first of them the chain entered
+ * (as read) to its last, and whether that last one was closed.
+ */
+export interface EpochSpan {
+  series: string
+  first: number
+  last: number
+  closed: boolean
 }
 
 /** The verdict and everything behind it. */
@@ -113,7 +130,13 @@ export function formatChain (c: ChainSummary): string {
   const range = c.records === 0 ? 'no records' : `seq ${c.firstSeq}–${c.lastSeq}${pruned}, ${plural(c.records, 'record')}`
   const state = c.sealed ? 'sealed' : c.unanchored > 0 ? `not sealed, ${plural(c.unanchored, 'record')} unanchored` : 'not sealed, anchored by a head file'
   const time = c.firstTime !== undefined && c.lastTime !== undefined ? `, ${c.firstTime} → ${c.lastTime}` : ''
-  return `chain ${id}: ${range} in ${plural(c.files.length, 'file')}, ${state}${time}`
+  return `chain ${id}: ${range} in ${plural(c.files.length, 'file')}, ${state}${time}${c.epochs === undefined ? '' : `, ${formatEpochs(c.epochs)}`}`
+}
+
+/** `epochs 0–3 of series 5f0c6a1e…, epoch 3 open`. */
+function formatEpochs (e: EpochSpan): string {
+  const which = e.first === e.last ? `epoch ${e.first}` : `epochs ${e.first}–${e.last}`
+  return `${which} of series ${e.series.slice(0, 8)}…, epoch ${e.last} ${e.closed ? 'closed' : 'open'}`
 }
 
 /** `state FILE: 1 chain recorded, 1 not (problems found)` — what `--state` did. */

@@ -5,6 +5,8 @@
  */
 import type { ChainMember } from '../format/record.js'
 import { isPrunedFile } from '../format/control.js'
+import type { EpochCert } from '../format/epoch.js'
+import { EpochRules } from './epoch-rules.js'
 import type { Finding, ChainSummary } from './report.js'
 import type { HeadBook, HeadWatch } from './heads.js'
 
@@ -25,6 +27,8 @@ export interface ChainRecord {
   fields: Record<string, unknown>
   /** True when the record failed §4 (modified, unknown key, bad signature); already reported. */
   failed: boolean
+  /** The certificate of the epoch key that signed it (FORMAT.md §10), when it passed §4 with one. */
+  epoch?: EpochCert
 }
 
 interface Slot {
@@ -104,6 +108,7 @@ export class ChainState {
   private duplicates: DuplicateRun | undefined
   /** Set when a retention.prune record explains why the chain starts past seq 0. */
   private prunedBefore: number | undefined
+  private readonly epochs: EpochRules
 
   constructor (
     chainId: string | null,
@@ -113,6 +118,7 @@ export class ChainState {
   ) {
     this.chainId = chainId
     if (chainId !== null) this.heads = headBook.forChain(chainId)
+    this.epochs = new EpochRules(this.emit)
   }
 
   get hasRecords (): boolean { return this.records > 0 }
@@ -306,6 +312,9 @@ export class ChainState {
   /** `r` becomes the newest record of the chain. */
   private accept (r: ChainRecord): void {
     const { seq } = r.member
+    // Seqs skipped, a record that failed §4 or a chain read from past seq 0: what lies
+    // right before this record is not known (FORMAT.md §10.3).
+    const afterUnknown = seq > this.lastSeq + 1 || this.window.get(this.lastSeq)?.failed === true
     this.occupy(r)
     this.advance(seq)
     // Whatever follows a seal (here only a linked chain.resume, checked before) ends it.
@@ -316,6 +325,7 @@ export class ChainState {
       this.firstTime ??= time
       this.lastTime = time
     }
+    this.epochs.newest(r, afterUnknown)
     const event = eventOf(r.fields)
     if (event === 'chain.open' || event === 'chain.resume') this.writerStart = seq
     if (event === 'retention.prune') this.pruneExplains(r.fields)
@@ -380,6 +390,7 @@ export class ChainState {
         unanchored = 0
       }
     }
+    const epochs = this.epochs.span()
     return {
       chainId: this.chainId,
       firstSeq: this.firstSeq,
@@ -390,7 +401,8 @@ export class ChainState {
       sealed: this.seal !== null,
       ...(this.prunedBefore !== undefined ? { prunedBefore: this.prunedBefore } : {}),
       ...(this.firstTime !== undefined ? { firstTime: this.firstTime, lastTime: this.lastTime } : {}),
-      unanchored
+      unanchored,
+      ...(epochs !== undefined ? { epochs } : {})
     }
   }
 }

@@ -127,6 +127,8 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
       const { member, fields, failure } = checked
       const event = typeof fields.event === 'string' ? fields.event : undefined
       const chainId = typeof fields.chainId === 'string' ? fields.chainId : undefined
+      // The certificate of the epoch key that signed it (§10): the chain checks when it signed.
+      const epoch = failure === null ? ctx.keyring.get(member.kid)?.epoch : undefined
 
       // Held non-record lines: a torn region if this (valid) restart record describes them.
       if (!torn.isEmpty) {
@@ -155,7 +157,7 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
           current.learnId(chainId)
         } else if (chainId !== current.chainId) {
           if (mayHoldSeveral && event === 'chain.open' && member.seq === 0 && fields.pipeline === true) {
-            opening = { record: { file, line: line.number, member, fields, failed: false }, chainId }
+            opening = { record: { file, line: line.number, member, fields, failed: false, epoch }, chainId }
             return
           }
           // A validly signed control record of another chain (same key): copied in from
@@ -164,7 +166,7 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
           return
         }
       }
-      current.add({ file, line: line.number, member, fields, failed: failure !== null })
+      current.add({ file, line: line.number, member, fields, failed: failure !== null, epoch })
     }
 
     const checker = ctx.pool === undefined ? undefined : createOrderedChecker(ctx.pool, ctx.keyring, onLine)

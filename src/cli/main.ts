@@ -19,6 +19,7 @@ const EXIT_CANNOT_RUN = 2
 
 const USAGE = `Usage:
   audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--state FILE] [--require-seal] [--threads N] [--json] [--quiet]
+  audit-chain verify PATH... --master PUB --certs FILE [--certs FILE]... [--key PUB]... [same options]
   audit-chain head PATH [--key PUB]... [--json]
   audit-chain keygen --out DIR [--name NAME] [--master]
   audit-chain epochs --master MASTER.key --start ISO-TIME --interval DURATION --count N --out DIR
@@ -28,6 +29,11 @@ verify   Check audit logs written by pino-audit-chain.
          PATH is a log file, a directory (every log file in it, grouped into chains and
          read in seq order; its *.head.json files are used as heads), or - for stdin.
   --key PUB        public key (SPKI PEM) records may be signed with; repeat for rotated keys
+  --master PUB     epoch keys: a master public key (from "keygen --master"); repeatable.
+                   Only the certificates it signed are trusted
+  --certs FILE     epoch keys: a certificate file (from "epochs"); repeatable. Each trusted
+                   certificate adds its epoch key, which must sign inside its window and in
+                   epoch order. Needs --master; --key is then optional
   --head FILE      a head file (copied off the host) the log must still reach; repeatable.
                    A file of several heads, one per line (as "head" appends them), checks each
   --state FILE     remember each chain's last verified record in FILE (created if missing);
@@ -86,6 +92,8 @@ function threadCount (text: string): number {
 async function runVerify (args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     key: { type: 'string', short: 'k', multiple: true },
+    master: { type: 'string', multiple: true },
+    certs: { type: 'string', multiple: true },
     head: { type: 'string', multiple: true },
     'require-seal': { type: 'boolean' },
     state: { type: 'string' },
@@ -94,8 +102,12 @@ async function runVerify (args: string[]): Promise<number> {
     quiet: { type: 'boolean', short: 'q' }
   })
   const keys = (values.key ?? []) as string[]
+  const masters = (values.master ?? []) as string[]
+  const certs = (values.certs ?? []) as string[]
   if (positionals.length === 0) throw new UsageError('verify needs at least one PATH (a log file, a directory, or - for standard input)')
-  if (keys.length === 0) throw new UsageError('verify needs --key PUB: the public key the log was signed with (written by "audit-chain keygen")')
+  if (certs.length > 0 && masters.length === 0) throw new UsageError('--certs needs --master PUB: the master public key that signed the certificates (written by "audit-chain keygen --master"); a certificate is only trusted through it')
+  if (masters.length > 0 && certs.length === 0) throw new UsageError('--master needs --certs FILE: the certificate file of the epoch keys it signed (written by "audit-chain epochs")')
+  if (keys.length === 0 && certs.length === 0) throw new UsageError('verify needs --key PUB: the public key the log was signed with (written by "audit-chain keygen"), or, for epoch keys, --master PUB and --certs FILE')
   const threads = values.threads === undefined ? undefined : threadCount(values.threads as string)
   const json = values.json === true
   const progress = progressBar(process.stderr, !json && values.quiet !== true)
@@ -103,6 +115,8 @@ async function runVerify (args: string[]): Promise<number> {
   try {
     report = await verify(positionals, {
       keys,
+      masters,
+      certs,
       heads: (values.head ?? []) as string[],
       requireSeal: values['require-seal'] === true,
       ...(typeof values.state === 'string' ? { state: values.state } : {}),

@@ -11,6 +11,7 @@ import { createHash, createPrivateKey, createPublicKey } from 'node:crypto'
 import { chainMemberText, hashPreimagePrefix, parseRecordLine, recordHash, recordHashHex, recordHashOfBytes, recordLine } from '../src/format/record.js'
 import { keyIdOf, rawPublicKey, signBytes, verifyBytes, type SigningKey } from '../src/format/keys.js'
 import { checkHead, headMessage, signHead } from '../src/format/head.js'
+import { certLine, certMessage, checkCertLine, kidOfRawHex, signCert } from '../src/format/epoch.js'
 import { ROOT } from './helpers.js'
 
 const doc = readFileSync(join(ROOT, 'docs/FORMAT.md'), 'utf8')
@@ -30,9 +31,13 @@ function blockAfter (intro: string): string {
   return rest[0].slice(4)
 }
 
-// RFC 8032 §7.1 TEST 1, wrapped as PKCS#8 (RFC 8410): the fixed 16-byte prefix + seed.
-const seed = Buffer.from(field('private key seed (hex)'), 'hex')
-const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' })
+/** An Ed25519 seed wrapped as PKCS#8 (RFC 8410): the fixed 16-byte prefix + seed. */
+function privateKeyOfSeed (hex: string): ReturnType<typeof createPrivateKey> {
+  return createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(hex, 'hex')]), format: 'der', type: 'pkcs8' })
+}
+
+// RFC 8032 §7.1 TEST 1.
+const privateKey = privateKeyOfSeed(field('private key seed (hex)'))
 const publicKey = createPublicKey(privateKey)
 const key: SigningKey = { privateKey, publicKey, kid: keyIdOf(publicKey) }
 
@@ -74,6 +79,32 @@ test('§8.2 head: signed bytes and the head file, byte for byte', () => {
   assert.equal(JSON.stringify(again), blockAfter('The head file:'))
   const checked = checkHead(blockAfter('The head file:'), new Map([[key.kid, { publicKey, kid: key.kid, source: 'FORMAT.md' }]]))
   assert.ok(checked.ok)
+})
+
+test('§8.3 epoch certificate: the epoch key, signed bytes and the certificate line, byte for byte', () => {
+  // RFC 8032 §7.1 TEST 2 as the epoch key, certified by the §8 key as the master.
+  const pub = rawPublicKey(createPublicKey(privateKeyOfSeed(field('epoch key seed (hex)')))).toString('hex')
+  assert.equal(pub, field('X = epoch public key (hex)'))
+  assert.equal(kidOfRawHex(pub), field('K = epoch key id'))
+  assert.equal(key.kid, field('MK = master key id'))
+  const cert = signCert(key, {
+    series: field('S = series'),
+    epoch: Number(field('N = epoch')),
+    kid: kidOfRawHex(pub),
+    pub,
+    notBefore: Number(field('A = notBefore')),
+    notAfter: Number(field('Z = notAfter'))
+  })
+  assert.equal(certMessage(cert).toString('utf8'), blockAfter('Signed bytes of the certificate'))
+  assert.equal(certLine(cert), blockAfter('The certificate line:'))
+  // And the reading side trusts exactly that line, given the master key.
+  const checked = checkCertLine(blockAfter('The certificate line:'), new Map([[key.kid, { publicKey, kid: key.kid, source: 'FORMAT.md' }]]))
+  assert.ok(checked.ok)
+  assert.deepEqual(checked.cert, cert)
+  assert.equal(new Date(cert.notBefore).toISOString(), '2025-11-25T00:00:00.000Z')
+  assert.equal(new Date(cert.notAfter).toISOString(), '2025-11-26T00:00:00.000Z')
+  const recordTime = JSON.parse(field('B')).time
+  assert.ok(cert.notBefore <= recordTime && recordTime < cert.notAfter, 'the window holds the §8.1 record\'s time')
 })
 
 test('§2 the empty body {} takes no separator', () => {

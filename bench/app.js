@@ -1,5 +1,5 @@
 // A pino app, run as a child process by bench/run.js. One JSON argument:
-//   { target: 'pino-file' | 'audit', destination, key?, signers?, count, after: 'return' | 'exit',
+//   { target: 'pino-file' | 'audit', destination, key?, epochKeys?, signers?, count, after: 'return' | 'exit',
 //     pace?: { burst, everyMs } }
 // It logs `count` records once the transport is ready, then ends (naturally or with
 // process.exit()), and as the very last thing prints one JSON line on stdout:
@@ -16,7 +16,8 @@ if (cfg.target === 'pino-file') {
   transport = pino.transport({ target: 'pino/file', options: { destination: cfg.destination, mkdir: true } })
 } else {
   const { auditChainTransport } = await import('../dist/index.js')
-  const options = { destination: cfg.destination, privateKeyPath: cfg.key, ...(cfg.signers === undefined ? {} : { signers: cfg.signers }) }
+  const signing = cfg.epochKeys !== undefined ? { epochKeysPath: cfg.epochKeys } : { privateKeyPath: cfg.key }
+  const options = { destination: cfg.destination, ...signing, ...(cfg.signers === undefined ? {} : { signers: cfg.signers }) }
   transport = auditChainTransport(options)
 }
 const logger = pino(transport)

@@ -11,7 +11,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, 
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generateKeyPairPem } from '../dist/format/keys.js'
+import { generateKeyPairPem, signingKeyFromPem } from '../dist/format/keys.js'
+import { generateEpochs, writeEpochFiles } from '../dist/epoch/generate.js'
 import { defaultSigners } from '../dist/transport/options.js'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
@@ -38,6 +39,10 @@ const key = join(work, 'keys/bench.key')
 const pub = join(work, 'keys/bench.pub')
 writeFileSync(key, privatePem, { mode: 0o600 })
 writeFileSync(pub, publicPem)
+// Epoch keys: daily epochs around now (none ends during the bench), certified by a master key.
+const master = generateKeyPairPem()
+const masterKey = signingKeyFromPem(master.privatePem, 'bench master')
+const epochFiles = writeEpochFiles(join(work, 'epochs'), generateEpochs(masterKey, Date.now() - 3_600_000, 86_400_000, 2), masterKey)
 
 /** Run a child node process; resolve with its wall time (spawn → exit) and its last stdout JSON line. */
 function child (script, args) {
@@ -90,6 +95,7 @@ for (const count of SIZES) {
   configs.push({ id: `s1-${count}`, cfg: { target: 'audit', signers: 1, count, after: 'return' } })
   if (DEFAULT_SIGNERS > 1) configs.push({ id: `sD-${count}`, cfg: { target: 'audit', count, after: 'return' } })
 }
+configs.push({ id: `sE-${BIG}`, cfg: { target: 'audit', count: BIG, after: 'return', epochKeys: epochFiles.bundlePath } })
 configs.push({ id: 'exit', cfg: { target: 'audit', count: BIG, after: 'exit' } })
 configs.push({ id: 'paced-pino', cfg: { target: 'pino-file', count: PACED_COUNT, after: 'return', pace: PACE } })
 configs.push({ id: 'paced-audit', cfg: { target: 'audit', count: PACED_COUNT, after: 'return', pace: PACE } })
@@ -147,6 +153,9 @@ for (const count of SIZES) {
   const sD = best[`sD-${count}`]
   if (sD) row(`audit-chain signers=${DEFAULT_SIGNERS} (default), ${fmt(count)}`, `${fmt(rate(sD))} lines/s`, `${x(rate(sD) / raw.signPerSec)} sign`, `${x(rate(sD) / rate(p))} pino/file; ${x(rate(sD) / rate(s1))} signers=1; ${sD.sealed ? 'sealed' : 'NOT SEALED'}; ${fmt((sD.cpuUserMs + sD.cpuSystemMs) / sD.lines * 1000, 1)} µs CPU/record`)
 }
+const sE = best[`sE-${BIG}`]
+const sRef = best[DEFAULT_SIGNERS > 1 ? `sD-${BIG}` : `s1-${BIG}`]
+row(`audit-chain signers=${DEFAULT_SIGNERS}, epoch keys, ${fmt(BIG)}`, `${fmt(rate(sE))} lines/s`, `${x(rate(sE) / raw.signPerSec)} sign`, `${x(rate(sE) / rate(sRef))} one key; ${sE.sealed ? 'sealed' : 'NOT SEALED'}; ${fmt((sE.cpuUserMs + sE.cpuSystemMs) / sE.lines * 1000, 1)} µs CPU/record`)
 row(`audit-chain transport core only, signers=${DEFAULT_SIGNERS}, ${fmt(BIG)}`, `${fmt(best.core.perSec)} lines/s`, `${x(best.core.perSec / raw.signPerSec)} sign`, 'in-process: pre-made pino lines fed in 64 KiB chunks (profile-transport.js)')
 const pp = best['paced-pino']
 const pa = best['paced-audit']

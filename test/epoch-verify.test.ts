@@ -503,3 +503,22 @@ test('a head file signed with an epoch key verifies and anchors the chain; one w
   assert.ok(found(without).includes('bad-head@13'), found(without).join(' '))
   assert.equal(readFileSync(headPath, 'utf8').includes(e.keys[3].kid), true)
 })
+
+test('CLI: audit-chain head --master --certs prints a head signed with a certified epoch key, and refuses one whose certificate was changed', (t) => {
+  const e = setup(t)
+  const c = writerLog(e)
+  const last = memberOf(c.lines.at(-1) as string)
+  const headPath = join(e.ws.dir, 'audit.log.head.json')
+  const text = headText(signHead(e.keys[3], c.chainId, c.lines.length - 1, last.hash, new Date(at(3, 2000))))
+  writeFileSync(headPath, text)
+  const ok = runCli(['head', headPath, '--master', e.master.pubPath, '--certs', e.certsPath])
+  assert.equal(ok.code, 0, ok.stderr)
+  assert.equal(ok.stdout.trim(), text.trim())
+  const cert = JSON.parse(certLine(e.gen.certs[3] as EpochCert)) as Record<string, unknown>
+  withCertLine(e, 3, JSON.stringify({ ...cert, notAfter: (cert.notAfter as number) + HOUR }))
+  const changed = runCli(['head', headPath, '--master', e.master.pubPath, '--certs', e.certsPath])
+  assert.equal(changed.code, 1)
+  assert.equal(changed.stdout, '', 'a head that cannot be trusted is not printed')
+  assert.match(changed.stderr, /certificate cannot be trusted: the master key's signature does not verify/)
+  assert.equal(runCli(['head', headPath, '--master', e.master.pubPath]).code, 2, '--master without --certs is a usage error')
+})

@@ -8,6 +8,7 @@ import { AuditChainError } from '../errors.js'
 import { loadVerifyKey, type VerifyKey } from '../format/keys.js'
 import { verify, formatReport } from '../verify/index.js'
 import { headFilesOf, readHead, shippedLine } from './head.js'
+import { loadCerts } from '../verify/certs.js'
 import { keygen } from './keygen.js'
 import { EPOCHS_OPTIONS, runEpochs } from './epochs.js'
 import { UsageError } from './usage-error.js'
@@ -20,7 +21,7 @@ const EXIT_CANNOT_RUN = 2
 const USAGE = `Usage:
   audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--state FILE] [--require-seal] [--threads N] [--json] [--quiet]
   audit-chain verify PATH... --master PUB --certs FILE [--certs FILE]... [--key PUB]... [same options]
-  audit-chain head PATH [--key PUB]... [--json]
+  audit-chain head PATH [--key PUB]... [--master PUB --certs FILE]... [--json]
   audit-chain keygen --out DIR [--name NAME] [--master]
   audit-chain epochs --master MASTER.key --start ISO-TIME --interval DURATION --count N --out DIR
   audit-chain help
@@ -51,6 +52,8 @@ head     Print the signed head of a log, byte for byte, one line per head file, 
          it off the host (e.g. from cron: audit-chain head LOG >> /offhost/heads.jsonl).
          PATH is a head file, a log file (its PATH.head.json) or a directory (its *.head.json).
   --key PUB        check the head's signature first; a head that fails is not printed (exit 1)
+  --master PUB, --certs FILE
+                   the same with epoch keys: the head's key must be certified (repeatable)
   --json           print one JSON report (file, head, signature) instead of the head lines
   Exit status: 0 printed, 1 a head is not valid, 2 could not run (no head file, unreadable key).
 
@@ -133,17 +136,27 @@ async function runVerify (args: string[]): Promise<number> {
 function runHead (args: string[]): number {
   const { values, positionals } = parse(args, {
     key: { type: 'string', short: 'k', multiple: true },
+    master: { type: 'string', multiple: true },
+    certs: { type: 'string', multiple: true },
     json: { type: 'boolean' }
   })
   if (positionals.length !== 1) throw new UsageError('head needs exactly one PATH: a head file, a log file, or the directory they are in')
   const keyPaths = (values.key ?? []) as string[]
+  const masterPaths = (values.master ?? []) as string[]
+  const certPaths = (values.certs ?? []) as string[]
+  if ((masterPaths.length > 0) !== (certPaths.length > 0)) throw new UsageError('head needs --master and --certs together: epoch keys are trusted through certificates signed by a master key')
   let keyring: Map<string, VerifyKey> | undefined
-  if (keyPaths.length > 0) {
+  if (keyPaths.length > 0 || masterPaths.length > 0) {
     keyring = new Map()
     for (const path of keyPaths) {
       const key = loadVerifyKey(path)
       keyring.set(key.kid, key)
     }
+    const masters = new Map(masterPaths.map((p) => loadVerifyKey(p)).map((k) => [k.kid, k]))
+    const certProblems: string[] = []
+    for (const key of loadCerts(certPaths, masters, (f) => { certProblems.push(`${f.file}:${f.line ?? 0}: ${f.message}`) })) keyring.set(key.kid, key)
+    // A head is only as good as the certificate of its key: say why one is not trusted.
+    for (const p of certProblems) process.stderr.write(`audit-chain: ${p}\n`)
   }
   const readings = headFilesOf(positionals[0]).map((file) => readHead(file, keyring))
   const ok = readings.every((r) => r.ok)

@@ -88,6 +88,8 @@ test('under load, the transport moves from epoch to epoch: each ended epoch gets
     assert.ok(c.records > 100, `epoch ${c.epoch} signed the records logged in it (${c.records})`)
     assert.equal(c.lastSeq, c.chain.seq - 1, 'the close follows the last record it counts')
   }
+  const wrapped = records.filter((r) => r.wrapped !== undefined)
+  assert.deepEqual(wrapped.slice(0, 3).map((r) => [r.wrapped, r.time, r.line.slice(0, 60)]), [], 'no record had to be wrapped')
   assert.equal(records.filter((r) => r.i !== undefined).length, i, 'every record logged is there')
   assertEpochShape(s, records)
 

@@ -39,11 +39,12 @@ const ROTATION_RETRY_MS = 60_000
 // the epoch for epochs shorter than 50 s.
 const EPOCH_GRACE_MS = 5000
 const graceOf = (e: HostEpoch): number => Math.min(EPOCH_GRACE_MS, Math.floor((e.notAfter - e.notBefore) / 10))
-// ...unless records are still queued: they reach the boundary's far side soon (the queue
-// holds well under a second of work), and the epoch is then closed as they arrive.
-// Only a queue this far behind is no reason to keep an ended epoch's key any longer.
+// ...unless records are still arriving: a backlog (most of it out of sight, in pino's
+// shared buffer) reaches the boundary's far side soon, and the epoch is then closed as
+// it does. Quiet = no line for EPOCH_QUIET_MS and none buffered here. Only a backlog
+// this far behind is no reason to keep an ended epoch's key any longer.
 const EPOCH_MAX_LAG_MS = 60_000
-const EPOCH_RECHECK_MS = 100
+const EPOCH_QUIET_MS = 250
 // setTimeout's longest delay (~24.8 days); a longer epoch re-arms its timer.
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -229,18 +230,20 @@ export default async function auditChainTransport (options: AuditTransportOption
   }
   if (opts.signers > 1) startSigning()
 
-  // Epoch keys (FORMAT.md §10.4): close every epoch that has ended with an epoch.close
-  // signed by its own key, put the closes on disk, then erase those keys from the
-  // bundle, and sign on with the current epoch's key. Runs with nothing in flight
-  // (inside `exclusive`, at start, or at the seal): the sign pool holds the old key
-  // and is replaced, so the old key lives on in no thread.
-  const advanceEpochs = async (): Promise<void> => {
+  // Epoch keys (FORMAT.md §10.4): close every epoch that ended by `until` (now, or the
+  // time of the record that is next: a backlog longer than an epoch still gets each of
+  // its records signed by its own epoch's key) with an epoch.close signed by its own
+  // key, put the closes on disk, then erase those keys from the bundle, and sign on with
+  // the next key. Runs with nothing in flight (inside `exclusive`, at start, or at the
+  // seal): the sign pool holds the old key and is replaced, so it lives on in no thread.
+  const advanceEpochs = async (until = Date.now()): Promise<void> => {
     if (epochKeys === undefined || epoch === undefined) return
     const now = Date.now()
-    if (now < epoch.notAfter) return
+    until = Math.min(until, now)
+    if (until < epoch.notAfter) return
     let expired: AuditChainError | undefined
     let current: HostEpoch = epoch
-    while (now >= current.notAfter) {
+    while (until >= current.notAfter) {
       file.write(chain.append(epochCloseBody(chain.chainId, current.epoch, current.kid, chain.keyRecords, chain.keyLastSeq, now)))
       const next = followingEpoch(current)
       if (next === undefined || next.seed === null) {
@@ -277,8 +280,9 @@ export default async function auditChainTransport (options: AuditTransportOption
   }
   // At the end of an epoch, close it even when nothing is being logged.
   let epochTimer: NodeJS.Timeout | undefined
-  // Whether lines are waiting to be signed (set once the stream exists).
+  // Whether lines are waiting to be signed (set once the stream exists), and when the last arrived.
   let inputIdle = (): boolean => true
+  let lastLineAt = 0
   const armEpochTimer = (): void => {
     if (epochTimer !== undefined) clearTimeout(epochTimer)
     if (epoch === undefined || closingStarted) return
@@ -287,11 +291,12 @@ export default async function auditChainTransport (options: AuditTransportOption
     const check = (): void => {
       const now = Date.now()
       if (epoch !== ending || closingStarted) return
-      if (now >= due && (inputIdle() || now >= ending.notAfter + EPOCH_MAX_LAG_MS)) {
-        void exclusive(advanceEpochs)
+      const quiet = now - lastLineAt >= EPOCH_QUIET_MS && inputIdle()
+      if (now >= due && (quiet || now >= ending.notAfter + EPOCH_MAX_LAG_MS)) {
+        void exclusive(async () => { await advanceEpochs() })
         return
       }
-      epochTimer = setTimeout(check, Math.min(MAX_TIMER_MS, Math.max(EPOCH_RECHECK_MS, due - now)))
+      epochTimer = setTimeout(check, Math.min(MAX_TIMER_MS, Math.max(EPOCH_QUIET_MS, due - now)))
       epochTimer.unref()
     }
     epochTimer = setTimeout(check, Math.min(MAX_TIMER_MS, Math.max(0, due - Date.now())))
@@ -324,16 +329,23 @@ export default async function auditChainTransport (options: AuditTransportOption
       let text = ''
       let next = from
       let full = false
-      let epochEnded = false
+      // With epoch keys: the time to advance to before the next record, when its epoch has ended.
+      let epochEnded: number | undefined
       while (next < chunks.length && !full) {
         const line = chunks[next].chunk as string
         let body: string | undefined
         if (epoch === undefined) {
           body = bodyFromLine(line)
         } else {
+          lastLineAt = Date.now()
           const read = bodyAndTime(line)
           const verdict = epochVerdict(read?.time)
-          if (verdict === 'advance') { epochEnded = true; break }
+          if (verdict === 'advance') {
+            const now = Date.now()
+            const time = read?.time
+            epochEnded = time !== undefined && time >= (epoch as HostEpoch).notAfter ? Math.min(time, now) : now
+            break
+          }
           body = verdict === 'wrap' ? wrapLine(line, 'outside-epoch', Date.now()) : read?.body
         }
         next++
@@ -343,9 +355,9 @@ export default async function auditChainTransport (options: AuditTransportOption
         full = limit !== undefined && projectedBytes(text) >= limit
       }
       if (text.length > 0) file.write(text)
-      if (full || epochEnded) {
+      if (full || epochEnded !== undefined) {
         // The rest of the batch goes into the next file, or is signed with the next epoch's key.
-        exclusive(async () => { if (full) await rotate(true); else await advanceEpochs() }).then(() => {
+        exclusive(async () => { if (full) await rotate(true); else await advanceEpochs(epochEnded) }).then(() => {
           if (next < chunks.length) takeBatch(chunks, cb, next)
           else if (failure !== undefined) cb(failure)
           else cb()

@@ -166,9 +166,11 @@ test('epochKeysPath may name a directory: the next series dropped in before the 
   const dir = join(s.sb.dir, 'host-keys')
   mkdirSync(dir, { mode: 0o700 })
   renameSync(s.files.bundlePath, join(dir, 'series-1.json'))
+  const warnings: Error[] = []
+  const onWarning = (w: Error): void => { warnings.push(w) }
+  process.on('warning', onWarning)
+  t.after(() => { process.off('warning', onWarning) })
   const transport = auditChainTransport({ destination: s.sb.log, epochKeysPath: dir, signers: 2 })
-  const warnings: string[] = []
-  transport.on('warning', (err: Error) => warnings.push(err.message))
   const logger = pino(transport)
   // The next series, made on the master's machine, starts where the first one ends.
   const pem = generateKeyPairPem()
@@ -193,6 +195,37 @@ test('epochKeysPath may name a directory: the next series dropped in before the 
   assert.ok(loadBundle(join(dir, 'series-1.json')).epochs.every((e) => e.seed === null), 'every key of the first series is erased')
   const report = await verify([s.sb.log], { masters: [s.masterPub, master2Pub], certs: [s.files.certsPath, next.certsPath] })
   assert.deepEqual(report.problems, [])
+  assert.deepEqual(warnings.filter((w) => hasCode(w, 'PAC_EPOCH')).map((w) => w.message), [], 'the next series was there before the last epoch began: no warning')
+})
+
+test('when the last epoch begins the app is warned, and when it ends with no series after it the transport closes it, erases its key and fails with PAC_EPOCH', async (t) => {
+  const s = epochSandbox(t, 1000, 2)
+  const warnings: Error[] = []
+  const onWarning = (w: Error): void => { warnings.push(w) }
+  process.on('warning', onWarning)
+  t.after(() => { process.off('warning', onWarning) })
+  const transport = auditChainTransport({ destination: s.sb.log, epochKeysPath: s.files.bundlePath, signers: 1 })
+  const failed = new Promise<Error>((resolve) => transport.once('error', resolve))
+  const logger = pino(transport)
+  logger.info({ event: 'container_created' }, 'in epoch 0')
+  await sleep(s.start + s.interval + 50 - Date.now())
+  logger.info({ event: 'container_created' }, 'in epoch 1, the last')
+  // As a server would: the process stays up while the transport's timer ends the epoch.
+  const alive = setInterval(() => {}, 100)
+  const err = await failed
+  clearInterval(alive)
+  assert.ok(hasCode(err, 'PAC_EPOCH'), err.message)
+  assert.match(err.message, /no epoch key follows epoch 1 of .* records can no longer be signed\. Generate the next series/)
+  const last = warnings.filter((w) => hasCode(w, 'PAC_EPOCH'))
+  assert.equal(last.length, 1, last.map((w) => w.message).join('\n'))
+  assert.match(last[0].message, /the last epoch of .* has begun and no series follows it/)
+
+  const records = readRecords(s.sb.log)
+  assert.deepEqual(records.filter((r) => r.event === 'epoch.close').map((r) => r.epoch), [0, 1])
+  assert.ok(loadBundle(s.files.bundlePath).epochs.every((e) => e.seed === null), 'no key is left')
+  const report = await verifyEpochs(s)
+  assert.deepEqual(report.problems, [])
+  assert.deepEqual(report.warnings.map((w) => w.kind), ['unsealed'], 'no seal could be signed after the last epoch')
 })
 
 test('with rotation, epoch closes and file.opens interleave and the rotated directory verifies as one chain', async (t) => {

@@ -158,6 +158,8 @@ test('bad options are clear errors in the caller\'s thread; through a plain targ
     hasCode(err, 'PAC_BAD_OPTION') && err.message.includes('headIntervalMs'))
   assert.throws(() => attempt({ privateKeyPath: box.keyPath, destination: box.log }), (err: Error) =>
     hasCode(err, 'PAC_BAD_OPTION') && err.message.includes('"destination"') && err.message.includes('next step of the pipeline'))
+  assert.throws(() => attempt({ epochKeysPath: join(box.dir, 'epochs') }), (err: Error) =>
+    hasCode(err, 'PAC_BAD_OPTION') && err.message.includes('"epochKeysPath"') && err.message.includes('use the file transport'))
   assert.throws(() => attempt({ privateKeyPath: join(box.dir, 'nope.key') }), (err: Error) =>
     hasCode(err, 'PAC_KEY_MISSING') && err.message.includes('nope.key'))
   assert.throws(() => attempt({ privateKeyPath: box.keyPath, headFile: join(box.dir, 'no/such/dir/head.json') }), (err: Error) =>

@@ -58,7 +58,11 @@ export function resolveStageOptions (input: unknown): ResolvedStageOptions {
   const given = input as Record<string, unknown>
   for (const key of Object.keys(given)) {
     if (KNOWN.includes(key) || ADDED_BY_PINO.has(key)) continue
-    const hint = FILE_ONLY.has(key) ? ` (${key} is an option of the file transport; the stage writes no file: the next step of the pipeline decides where records go)` : ''
+    const hint = FILE_ONLY.has(key)
+      ? ` (${key} is an option of the file transport; the stage writes no file: the next step of the pipeline decides where records go)`
+      : key === 'epochKeysPath'
+        ? ' (epoch keys need a writer that continues its chain across epochs and restarts: use the file transport for them)'
+        : ''
     throw new AuditChainError('PAC_BAD_OPTION', `unknown option ${JSON.stringify(key)} of the pipeline stage${hint}; known options: ${KNOWN.join(', ')}`)
   }
   // The options the stage shares with the file transport go through that transport's

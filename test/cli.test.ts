@@ -147,3 +147,50 @@ test('keygen writes a 0600 private key and a 0644 public key that verify accepts
   assert.ok(existsSync(join(out, 'writer-2.key')) && existsSync(join(out, 'writer-2.pub')))
   assert.equal(run(['keygen']).code, 2)
 })
+
+test('keygen --master and epochs: a master pair, then a bundle of epoch keys (0600) and master-signed certificates; bad arguments exit 2 and nothing is overwritten', (t) => {
+  const ws = setup(t)
+  const masterDir = join(ws.dir, 'offline')
+  const m = run(['keygen', '--master', '--out', masterDir])
+  assert.equal(m.code, 0, m.stderr)
+  assert.match(m.stdout, /master key id\s+[0-9a-f]{16}/)
+  assert.match(m.stdout, /keep it offline, never on the log host/)
+  const masterKey = join(masterDir, 'audit-master.key')
+  assert.equal(statSync(masterKey).mode & 0o777, 0o600)
+
+  const out = join(ws.dir, 'host')
+  const args = ['epochs', '--master', masterKey, '--start', '2026-12-01T00:00:00Z', '--interval', '6h', '--count', '8', '--out', out]
+  const e = run(args)
+  assert.equal(e.code, 0, e.stderr)
+  assert.match(e.stdout, /first epoch\s+2026-12-01T00:00:00\.000Z – 2026-12-01T06:00:00\.000Z/)
+  assert.match(e.stdout, /last epoch\s+ends 2026-12-03T00:00:00\.000Z/)
+  const bundlePath = join(out, 'epoch-keys.json')
+  const certsPath = join(out, 'epoch-keys.certs')
+  assert.equal(statSync(bundlePath).mode & 0o777, 0o600)
+  const bundle = JSON.parse(readFileSync(bundlePath, 'utf8')) as { epochs: Array<{ epoch: number, kid: string, notBefore: number, seed: string }> }
+  const certs = readFileSync(certsPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number, kid: string, notBefore: number, notAfter: number, master: string })
+  assert.equal(bundle.epochs.length, 8)
+  assert.deepEqual(certs.map((c) => c.kid), bundle.epochs.map((b) => b.kid), 'one certificate per key of the bundle, same order')
+  assert.deepEqual(certs.map((c) => c.notAfter - c.notBefore), Array(8).fill(6 * 3600 * 1000))
+  assert.ok(bundle.epochs.every((b) => /^[0-9a-f]{64}$/.test(b.seed)))
+  assert.equal(readFileSync(certsPath, 'utf8').includes(bundle.epochs[0].seed), false, 'no private key in the certificates')
+
+  const before = readFileSync(bundlePath, 'utf8')
+  const again = run(args)
+  assert.equal(again.code, 2)
+  assert.match(again.stderr, /PAC_KEY_EXISTS: .*epoch-keys\.json already exists/)
+  assert.equal(readFileSync(bundlePath, 'utf8'), before)
+
+  const bad = (changed: string[], pattern: RegExp): void => {
+    const r = run(changed)
+    assert.equal(r.code, 2, r.stdout)
+    assert.match(r.stderr, pattern)
+  }
+  const other = join(ws.dir, 'other')
+  bad(['epochs', '--master', masterKey, '--start', '2026-12-01', '--interval', '1d', '--count', '3', '--out', other], /--start must be an ISO 8601 time with a time zone/)
+  bad(['epochs', '--master', masterKey, '--start', '2026-12-01T00:00:00Z', '--interval', '500ms', '--count', '3', '--out', other], /--interval must be a duration of at least 1s/)
+  bad(['epochs', '--master', masterKey, '--start', '2026-12-01T00:00:00Z', '--interval', '1d', '--count', '0', '--out', other], /--count must be a whole number from 1/)
+  bad(['epochs', '--start', '2026-12-01T00:00:00Z', '--interval', '1d', '--count', '3', '--out', other], /epochs needs --master/)
+  bad(['epochs', '--master', join(ws.dir, 'nope.key'), '--start', '2026-12-01T00:00:00Z', '--interval', '1d', '--count', '3', '--out', other], /PAC_KEY_MISSING: .*nope\.key/)
+  assert.equal(existsSync(other), false, 'nothing is written for bad arguments')
+})

@@ -12,7 +12,9 @@ import pino from 'pino'
 import { auditChainTransport, closeAuditTransport, hasCode } from '../src/index.js'
 import { generateKeyPairPem, signingKeyFromPem } from '../src/format/keys.js'
 import { generateEpochs, writeEpochFiles, type EpochFiles } from '../src/epoch/generate.js'
-import { bundleText, loadBundle } from '../src/epoch/bundle.js'
+import { bundleText, loadBundle, signingKeyOf } from '../src/epoch/bundle.js'
+import { bodyOf, parseRecordLine } from '../src/format/record.js'
+import { signedLine } from './fixtures/write-chain.js'
 import { verify } from '../src/verify/index.js'
 import { readRecords, sandbox, startApp, type Sandbox } from './helpers.js'
 
@@ -102,6 +104,54 @@ test('under load, the transport moves from epoch to epoch: each ended epoch gets
   const report = await verifyEpochs(s)
   assert.deepEqual(report.problems, [])
   assert.equal(report.ok, true)
+})
+
+test('a thief who takes the host in epoch 2 holds only the bundle as it is then: rewriting or cutting epoch 0 of the real log with those keys is caught', async (t) => {
+  const s = epochSandbox(t, 1000, 10)
+  const transport = auditChainTransport({ destination: s.sb.log, epochKeysPath: s.files.bundlePath, signers: 1 })
+  const logger = pino(transport)
+  let i = 0
+  while (Date.now() < s.start + 2 * s.interval + 300) {
+    logger.info({ i: i++, event: 'code_execution', code: 'print(1)' }, 'ran')
+    await sleep(20)
+  }
+  await new Promise<void>((resolve) => logger.flush(() => resolve()))
+  // The break-in: everything on the host, while the writer is in epoch 2.
+  const stolen = loadBundle(s.files.bundlePath)
+  const lines = readFileSync(s.sb.log, 'utf8').trimEnd().split('\n')
+  await closeAuditTransport(transport)
+  assert.deepEqual(stolen.epochs.slice(0, 2).map((e) => e.seed), [null, null], 'epochs 0 and 1 have no key left to steal')
+  const thiefKey = signingKeyOf(stolen, stolen.epochs[2])
+  assert.deepEqual((await verifyEpochs(s)).problems, [], 'the real log is intact')
+
+  const records = lines.map((l) => JSON.parse(l) as Record<string, any>)
+  const close0 = records.findIndex((r) => r.event === 'epoch.close' && r.epoch === 0)
+  /** Lines `from` on, with `edit` applied to their bodies, re-linked and signed with the thief's key. */
+  const resign = (kept: string[], rest: string[], edit: (body: string) => string): string[] => {
+    const out = [...kept]
+    let prev = (JSON.parse(kept.at(-1) as string) as { chain: { hash: string } }).chain.hash
+    for (const [n, line] of rest.entries()) {
+      const bytes = Buffer.from(line)
+      const parsed = parseRecordLine(bytes)
+      assert.ok(parsed.ok)
+      const signed = signedLine(thiefKey, kept.length + n, prev, edit(bodyOf(bytes, parsed).toString('utf8')))
+      out.push(signed.line)
+      prev = signed.hash
+    }
+    return out
+  }
+  const forged = join(s.sb.dir, 'forged.log')
+  const check = async (forgedLines: string[]): Promise<string[]> => {
+    writeFileSync(forged, forgedLines.join('\n') + '\n')
+    const report = await verifyEpochs(s, [forged])
+    return [...new Set(report.problems.map((p) => p.kind))].sort()
+  }
+  // Rewrite a record of epoch 0 (what code ran) and re-sign everything after it.
+  const rewritten = await check(resign(lines.slice(0, 2), lines.slice(2), (b) => b.replace('print(1)', 'print(2)')))
+  assert.ok(rewritten.includes('out-of-window') && rewritten.includes('epoch-order'), rewritten.join(' '))
+  // Cut epoch 0's last records and its close, and go on with the thief's key from there.
+  const cut = await check(resign(lines.slice(0, close0 - 3), lines.slice(close0 + 1).filter((l) => !l.includes('"event":"epoch.close"')), (b) => b))
+  assert.ok(cut.includes('epoch-order'), cut.join(' '))
 })
 
 test('while nothing is logged, the epoch is still closed at its end and its key erased from the file on disk', async (t) => {

@@ -35,6 +35,17 @@ async function verifyStdin (file: string, box: Sandbox, extra: string[] = []): P
   }
 }
 
+/** `out` holds `n` records between a chain.open and the seal, and verifies from stdin; returns them. */
+async function assertSealedAndVerifies (out: string, box: Sandbox, n: number): Promise<Array<Record<string, any>>> {
+  const records = readRecords(out)
+  assert.equal(records.length, n + 2)
+  assert.equal(records.at(-1)?.event, 'chain.close')
+  const run = await verifyStdin(out, box)
+  assert.equal(run.code, 0, run.stderr + JSON.stringify(run.report?.problems))
+  assert.equal(run.report.records, n + 2)
+  return records
+}
+
 /** A pipeline: the stage, then pino/file writing to `out`. */
 function stageToFile (stageOptions: Record<string, unknown>, out: string): ReturnType<typeof pino.transport> {
   return pino.transport({ pipeline: [auditChainStage(stageOptions), { target: 'pino/file', options: { destination: out } }] })
@@ -101,14 +112,9 @@ test('[stage, pino/file] with signers: 2 and thousands of records: in seq order,
   for (let i = 0; i < n; i++) logger.info({ i, user: 'ada' }, 'record')
   await closeAuditTransport(transport)
 
-  const records = readRecords(out)
-  assert.equal(records.length, n + 2)
+  const records = await assertSealedAndVerifies(out, box, n)
   assert.deepEqual(records.map((r) => r.chain.seq), Array.from({ length: n + 2 }, (_, i) => i))
   assert.deepEqual(records.slice(1, -1).map((r) => r.i), Array.from({ length: n }, (_, i) => i))
-  assert.equal(records.at(-1)?.event, 'chain.close')
-  const run = await verifyStdin(out, box)
-  assert.equal(run.code, 0, run.stderr + JSON.stringify(run.report?.problems))
-  assert.equal(run.report.records, n + 2)
 })
 
 test('one changed line of the stage\'s output makes verify - exit 1', async (t) => {
@@ -204,12 +210,7 @@ test('target: "pino-audit-chain/stage" resolves from a separate app; process.exi
     process.exit(0)
   `)
   assert.equal(code, 0, stderr)
-  const records = readRecords(out)
-  assert.equal(records.length, n + 2)
-  assert.equal(records.at(-1)?.event, 'chain.close')
-  const run = await verifyStdin(out, box)
-  assert.equal(run.code, 0, run.stderr + JSON.stringify(run.report?.problems))
-  assert.equal(run.report.records, n + 2)
+  await assertSealedAndVerifies(out, box, n)
 })
 
 test('the example ships signed lines over TCP with pino-socket, and what arrived verifies', async (t) => {

@@ -76,11 +76,6 @@ export function bundleText (b: Omit<EpochBundle, 'path'>): string {
   return JSON.stringify({ v: 1, series: b.series, master: b.master, epochs }) + '\n'
 }
 
-/** The epoch whose window holds `time`, if the bundle has one. */
-export function epochAt (b: EpochBundle, time: number): EpochKey | undefined {
-  return b.epochs.find((e) => e.notBefore <= time && time < e.notAfter)
-}
-
 /** The signing key of an epoch whose seed is still in the bundle. */
 export function signingKeyOf (b: EpochBundle, e: EpochKey): SigningKey {
   if (e.seed === null) throw new AuditChainError('PAC_EPOCH', `the key of epoch ${e.epoch} (kid ${e.kid}) was already erased from ${b.path}: that epoch has ended`)

@@ -42,6 +42,15 @@ function overlapping (bundles: EpochBundle[], b: EpochBundle): EpochBundle | und
   return bundles.find((o) => first(o).notBefore < last(b).notAfter && first(b).notBefore < last(o).notAfter)
 }
 
+/** Load the bundle at `p` into `keys`, kept in start order; one whose times another covers is refused. */
+function addBundle (keys: EpochKeys, p: string, option: string): void {
+  const b = loadBundle(p, option)
+  const other = overlapping(keys.bundles, b)
+  if (other !== undefined) throw new AuditChainError('PAC_EPOCH', `the epoch key bundles ${other.path} and ${p} (option ${option}) cover overlapping times; a log signs with one series at a time`)
+  keys.bundles.push(withBundle(b))
+  keys.bundles.sort((x, y) => first(x).notBefore - first(y).notBefore)
+}
+
 export function loadEpochKeys (path: string, option = 'epochKeysPath'): EpochKeys {
   let directory = false
   try {
@@ -50,13 +59,7 @@ export function loadEpochKeys (path: string, option = 'epochKeysPath'): EpochKey
   const keys: EpochKeys = { source: path, directory, bundles: [] }
   const paths = directory ? bundlePaths(path) : [path]
   if (paths.length === 0) throw new AuditChainError('PAC_EPOCH', `the directory ${path} (option ${option}) holds no epoch key bundle (*.json); write one there with "audit-chain epochs --out ${path}"`)
-  for (const p of paths) {
-    const b = loadBundle(p, option)
-    const other = overlapping(keys.bundles, b)
-    if (other !== undefined) throw new AuditChainError('PAC_EPOCH', `the epoch key bundles ${other.path} and ${p} (option ${option}) cover overlapping times; a log signs with one series at a time`)
-    keys.bundles.push(withBundle(b))
-  }
-  keys.bundles.sort((a, b) => first(a).notBefore - first(b).notBefore)
+  for (const p of paths) addBundle(keys, p, option)
   return keys
 }
 
@@ -77,15 +80,11 @@ export function rescan (keys: EpochKeys): AuditChainError[] {
   for (const p of paths) {
     if (keys.bundles.some((b) => b.path === p)) continue
     try {
-      const b = loadBundle(p)
-      const other = overlapping(keys.bundles, b)
-      if (other !== undefined) throw new AuditChainError('PAC_EPOCH', `the epoch key bundle ${p} covers times that ${other.path} covers already; it is not used`)
-      keys.bundles.push(withBundle(b))
+      addBundle(keys, p, 'epochKeysPath')
     } catch (err) {
       warnings.push(err instanceof AuditChainError ? err : new AuditChainError('PAC_EPOCH', `${p}: ${(err as Error).message}`))
     }
   }
-  keys.bundles.sort((a, b) => first(a).notBefore - first(b).notBefore)
   return warnings
 }
 

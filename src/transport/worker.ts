@@ -12,7 +12,7 @@ import { bodyAndTime, bodyFromLine, wrapLine } from '../format/body.js'
 import { chainCloseBody, chainOpenBody, chainResumeBody, epochCloseBody, fileOpenBody, retentionPruneBody } from '../format/control.js'
 import { signHead, writeHeadFile } from '../format/head.js'
 import type { SigningKey } from '../format/keys.js'
-import { eraseBefore, nextEpoch, rescan, signingKeyOfEpoch, type HostEpoch } from '../epoch/epoch-keys.js'
+import { eraseBefore, nextEpoch, rescan, signingKeyOfEpoch, type EpochKeys, type HostEpoch } from '../epoch/epoch-keys.js'
 import { createChain, type Chain } from './chain.js'
 import { createSignPool, createSigningQueue, type SignPool, type SigningQueue } from './sign-pool.js'
 import { ensureLogDirectory, openLogFile, type LogFile } from './file.js'
@@ -245,7 +245,7 @@ export default async function auditChainTransport (options: AuditTransportOption
     let current: HostEpoch = epoch
     while (until >= current.notAfter) {
       file.write(chain.append(epochCloseBody(chain.chainId, current.epoch, current.kid, chain.keyRecords, chain.keyLastSeq, now)))
-      const next = followingEpoch(current)
+      const next = followingEpoch(epochKeys, current)
       if (next === undefined || next.seed === null) {
         expired = new AuditChainError('PAC_EPOCH', `no epoch key follows epoch ${current.epoch} of ${current.bundle.path}, which ended at ${new Date(current.notAfter).toISOString()}: records can no longer be signed. Generate the next series with "audit-chain epochs"${epochKeys.directory ? ` into ${epochKeys.source}` : ', put both bundles in one directory and point epochKeysPath at it'}, then restart`)
         break
@@ -267,14 +267,14 @@ export default async function auditChainTransport (options: AuditTransportOption
     armEpochTimer()
   }
   // The epoch after `e`, looking for a series added to the directory meanwhile.
-  const followingEpoch = (e: HostEpoch): HostEpoch | undefined => {
-    const next = nextEpoch(epochKeys as NonNullable<typeof epochKeys>, e)
+  const followingEpoch = (keys: EpochKeys, e: HostEpoch): HostEpoch | undefined => {
+    const next = nextEpoch(keys, e)
     if (next !== undefined) return next
-    for (const w of rescan(epochKeys as NonNullable<typeof epochKeys>)) warn(w)
-    return nextEpoch(epochKeys as NonNullable<typeof epochKeys>, e)
+    for (const w of rescan(keys)) warn(w)
+    return nextEpoch(keys, e)
   }
   const warnIfLastEpoch = (): void => {
-    if (epochKeys !== undefined && epoch !== undefined && followingEpoch(epoch) === undefined) {
+    if (epochKeys !== undefined && epoch !== undefined && followingEpoch(epochKeys, epoch) === undefined) {
       warn(new AuditChainError('PAC_EPOCH', `the last epoch of ${epoch.bundle.path} has begun and no series follows it${epochKeys.directory ? ` in ${epochKeys.source}` : ''}; it ends at ${new Date(epoch.notAfter).toISOString()}, and after that records cannot be signed: generate the next series with "audit-chain epochs" (starting then)${epochKeys.directory ? ' into that directory' : ', put both bundles in one directory, and restart with epochKeysPath pointing at it'}`))
     }
   }
@@ -305,9 +305,8 @@ export default async function auditChainTransport (options: AuditTransportOption
   // What a producer line does with epoch keys: signed with the current key; or first
   // the epoch must be closed (it has ended and the line is not one queued before the
   // boundary); or wrapped, its time lying outside the current epoch's window.
-  const epochVerdict = (time: number | undefined): 'sign' | 'advance' | 'wrap' => {
+  const epochVerdict = (time: number | undefined, now: number): 'sign' | 'advance' | 'wrap' => {
     if (epoch === undefined) return 'sign'
-    const now = Date.now()
     const inside = time !== undefined && epoch.notBefore <= time && time < epoch.notAfter
     if (now >= epoch.notAfter) return inside ? 'sign' : 'advance'
     return time === undefined || inside ? 'sign' : 'wrap'
@@ -337,16 +336,16 @@ export default async function auditChainTransport (options: AuditTransportOption
         if (epoch === undefined) {
           body = bodyFromLine(line)
         } else {
-          lastLineAt = Date.now()
+          const now = Date.now()
+          lastLineAt = now
           const read = bodyAndTime(line)
-          const verdict = epochVerdict(read?.time)
+          const time = read?.time
+          const verdict = epochVerdict(time, now)
           if (verdict === 'advance') {
-            const now = Date.now()
-            const time = read?.time
-            epochEnded = time !== undefined && time >= (epoch as HostEpoch).notAfter ? Math.min(time, now) : now
+            epochEnded = time !== undefined && time >= epoch.notAfter ? Math.min(time, now) : now
             break
           }
-          body = verdict === 'wrap' ? wrapLine(line, 'outside-epoch', Date.now()) : read?.body
+          body = verdict === 'wrap' ? wrapLine(line, 'outside-epoch', now) : read?.body
         }
         next++
         if (body === undefined) continue

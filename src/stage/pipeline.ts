@@ -31,9 +31,12 @@ export function joinPipeline (stage: Duplex, busy: () => boolean, failure: () =>
     return pipe(destination, options)
   }
 
-  stage.on('pipe', (upstream: Readable & Flushable) => {
+  stage.on('pipe', (upstream: Readable & Flushable & { writableLength?: number }) => {
     if (typeof upstream.flush === 'function') return
-    const idle = (): boolean => upstream.readableLength === 0 && stage.writableLength === 0 && !busy() && stage.readableLength === 0
+    // Lines can wait on both sides of the PassThrough: written but not yet transformed
+    // (its writable side holds them while its readable side is full), and transformed
+    // but not yet read by the stage. The file transport checks both sides of its source too.
+    const idle = (): boolean => (upstream.writableLength ?? 0) === 0 && upstream.readableLength === 0 && stage.writableLength === 0 && !busy() && stage.readableLength === 0
     upstream.flush = function flush (cb: Callback): void {
       const wait = (): void => {
         const err = failure()

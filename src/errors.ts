@@ -27,6 +27,12 @@ export type AuditChainErrorCode =
   | 'PAC_VERIFY_FAILED'
   | 'PAC_STATE'
   | 'PAC_EPOCH'
+  /** The log is shorter than (or differs from) the writer's own signed head: records were cut. */
+  | 'PAC_TRUNCATED'
+  /** A directory or file others can write to or own, or a symlink where a file belongs. */
+  | 'PAC_INSECURE'
+  /** The kernel file lock (fs-ext's flock) cannot be used on this platform or install. */
+  | 'PAC_LOCK_UNAVAILABLE'
 
 export class AuditChainError extends Error {
   readonly code: AuditChainErrorCode

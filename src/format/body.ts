@@ -3,8 +3,11 @@
  *
  * The common case, a pino line, is kept byte for byte. Everything else is wrapped,
  * never dropped, so the user's data survives and every record line stays one JSON
- * object that any parser reads.
+ * object that any parser reads. A line too long for the verifier's line limit is
+ * replaced by its size, SHA-256 and start (§3.1), so whatever is signed can be verified.
  */
+import { createHash } from 'node:crypto'
+import { MAX_BODY_BYTES, OVERSIZE_HEAD_BYTES } from './limits.js'
 
 /** Control events only the transport may write; a producer line carrying one is wrapped. */
 export const CONTROL_EVENTS: ReadonlySet<string> = new Set([
@@ -17,6 +20,25 @@ export const CONTROL_EVENTS: ReadonlySet<string> = new Set([
 ])
 
 export type WrapReason = 'not-json' | 'not-object' | 'empty-object' | 'reserved-event' | 'outside-epoch'
+
+/** A producer line that was too long to sign, and was replaced by its wrapper (FORMAT.md §3.1). */
+export interface OversizeLine {
+  /** The line's length in UTF-8 bytes, as received. */
+  bytes: number
+  /** Lowercase hex SHA-256 of those bytes. */
+  sha256: string
+}
+
+/** Told when a line is wrapped for size, so the writer can warn the app: the line's content is not in the log. */
+export type OnOversize = (line: OversizeLine) => void
+
+// A string of at most this many UTF-16 code units is at most MAX_BODY_BYTES in UTF-8
+// (3 bytes per unit at most), so the hot path decides with one comparison.
+const SURELY_FITS = Math.floor(MAX_BODY_BYTES / 3)
+
+function tooLong (text: string): boolean {
+  return text.length > SURELY_FITS && Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES
+}
 
 // JSON's four whitespace characters (RFC 8259 §2). String#trim would also strip
 // a BOM or NBSP, which JSON.parse does not accept, and change bytes it shouldn't.
@@ -32,17 +54,64 @@ export function trimJsonSpace (line: string): string {
   return start === 0 && end === line.length ? line : line.slice(start, end)
 }
 
-/** The wrapper body for a line that cannot be a body as it is. */
-export function wrapLine (line: string, reason: WrapReason, time: number): string {
-  return `{"wrapped":"${reason}","time":${time},"line":${JSON.stringify(line)}}`
+/**
+ * The wrapper body for a line that cannot be a body as it is; when that wrapper would
+ * be too long to sign (a huge line, or JSON escapes that grow it up to sixfold), the
+ * size wrapper instead, and `onOversize` is told.
+ */
+export function wrapLine (line: string, reason: WrapReason, time: number, onOversize?: OnOversize): string {
+  // Checked before stringifying: a huge line escaped could pass V8's longest string.
+  if (!tooLong(line)) {
+    const body = `{"wrapped":"${reason}","time":${time},"line":${JSON.stringify(line)}}`
+    if (!tooLong(body)) return body
+  }
+  return oversizeWrapper(line, time, onOversize)
+}
+
+// 1 Mi UTF-16 units per hash update: the whole line is never copied at once.
+const HASH_SLICE = 1024 * 1024
+
+/** `{"wrapped":"too-long",...}`: the line's UTF-8 length, SHA-256 and start, not the line (FORMAT.md §3.1). */
+function oversizeWrapper (line: string, time: number, onOversize: OnOversize | undefined): string {
+  const hash = createHash('sha256')
+  let bytes = 0
+  for (let at = 0; at < line.length;) {
+    let end = Math.min(at + HASH_SLICE, line.length)
+    // Never split a surrogate pair: each half alone would be encoded as U+FFFD.
+    if (end < line.length && isHighSurrogate(line.charCodeAt(end - 1))) end--
+    const piece = line.slice(at, end)
+    hash.update(piece, 'utf8')
+    bytes += Buffer.byteLength(piece, 'utf8')
+    at = end
+  }
+  const sha256 = hash.digest('hex')
+  onOversize?.({ bytes, sha256 })
+  return `{"wrapped":"too-long","time":${time},"bytes":${bytes},"sha256":"${sha256}","prefix":${JSON.stringify(utf8Prefix(line, OVERSIZE_HEAD_BYTES))}}`
+}
+
+function isHighSurrogate (code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff
+}
+
+/** The longest start of `text` whose UTF-8 encoding has at most `max` bytes, whole characters only. */
+export function utf8Prefix (text: string, max: number): string {
+  let units = Math.min(text.length, max)
+  if (units < text.length && isHighSurrogate(text.charCodeAt(units - 1))) units--
+  const encoded = Buffer.from(text.slice(0, units), 'utf8')
+  if (encoded.length <= max) return encoded.toString('utf8')
+  let cut = max
+  // UTF-8 continuation bytes are 10xxxxxx: back off to the first byte of a character.
+  while (cut > 0 && (encoded[cut] & 0xc0) === 0x80) cut--
+  return encoded.subarray(0, cut).toString('utf8')
 }
 
 /**
  * B for one producer line, or `undefined` for a blank line (nothing to keep).
- * `now` is only read when a line has to be wrapped.
+ * `now` is only read when a line has to be wrapped; `onOversize` is told when the
+ * line was too long to sign and only its size, hash and start were kept.
  */
-export function bodyFromLine (line: string, now: () => number = Date.now): string | undefined {
-  return formBody(line, now, undefined)
+export function bodyFromLine (line: string, now: () => number = Date.now, onOversize?: OnOversize): string | undefined {
+  return formBody(line, now, undefined, onOversize)
 }
 
 /**
@@ -50,20 +119,26 @@ export function bodyFromLine (line: string, now: () => number = Date.now): strin
  * when that is a number, the wrapper's time for a wrapped line, else undefined.
  * Epoch keys need it to pick the key whose window holds the record.
  */
-export function bodyAndTime (line: string, now: () => number = Date.now): { body: string, time: number | undefined } | undefined {
+export function bodyAndTime (line: string, now: () => number = Date.now, onOversize?: OnOversize): { body: string, time: number | undefined } | undefined {
   const out: { time: number | undefined } = { time: undefined }
-  const body = formBody(line, now, out)
+  const body = formBody(line, now, out, onOversize)
   return body === undefined ? undefined : { body, time: out.time }
 }
 
-function formBody (line: string, now: () => number, out: { time: number | undefined } | undefined): string | undefined {
+function formBody (line: string, now: () => number, out: { time: number | undefined } | undefined, onOversize: OnOversize | undefined): string | undefined {
   const wrap = (reason: WrapReason): string => {
     const time = now()
     if (out !== undefined) out.time = time
-    return wrapLine(line, reason, time)
+    return wrapLine(line, reason, time, onOversize)
   }
   const text = trimJsonSpace(line)
   if (text.length === 0) return undefined
+  // Not parsed: it could not be kept anyway, and parsing a huge line costs memory.
+  if (tooLong(text)) {
+    const time = now()
+    if (out !== undefined) out.time = time
+    return oversizeWrapper(line, time, onOversize)
+  }
   // Cheap pre-check before JSON.parse: a JSON object starts with { and ends with }.
   if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) {
     return wrap(looksLikeJson(text) ? 'not-object' : 'not-json')

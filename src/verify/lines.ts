@@ -4,8 +4,10 @@
  * limit is counted and skipped, never buffered.
  */
 
-/** 64 MiB: the largest torn region a writer will set aside (FORMAT.md §5.2); no record we write comes near it. */
-export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
+import { MAX_LINE_BYTES } from '../format/limits.js'
+
+/** The writer's own limit (FORMAT.md §3.1): every record it signs is read in full by default. */
+export const DEFAULT_MAX_LINE_BYTES = MAX_LINE_BYTES
 
 // 1 MiB reads: large enough that per-chunk overhead vanishes, small enough to keep memory flat.
 export const READ_CHUNK_BYTES = 1024 * 1024

@@ -11,7 +11,8 @@ import { createAlertTracker, type AlertTracker, type CrossedThreshold } from './
 import { resolveConfig } from './config-input.js'
 import { openDestination, type TransportStream } from './destination.js'
 import { closeAuditTransport } from '../transport/close.js'
-import { sealOnSignals, type SealSignals } from './signals.js'
+import { isSealSignals, sealOnSignals } from '../transport/signals.js'
+import type { AuditChainTransportOptions } from '../transport/spawn.js'
 import { hostSnapshot } from './host.js'
 import { checkCodeExecution, checkContainerCreation, checkResourceViolation, checkSecurityAssessment } from './inputs.js'
 import { codeExecutionFields, containerCreationFields, resourceViolationFields, securityAssessmentFields, type RecordContext } from './records.js'
@@ -34,7 +35,7 @@ interface Shared {
   appLogger: Logger | undefined
   alertHandlerFailed: boolean
   closing: Promise<void> | undefined
-  /** Removes the opt-in signal handlers (at close, so they never outlive the logger). */
+  /** Removes our signal handling (at close, so they never outlive the logger). */
   releaseSignals: () => void
 }
 
@@ -61,9 +62,8 @@ export function createAuditLogger (options: CreateAuditLoggerOptions = {}): Audi
   const opts = v.object('options', options, ['config', 'logger', 'onAlert', 'transport', 'handleSignals'], { root: true })
   if (opts.onAlert !== undefined && typeof opts.onAlert !== 'function') throw v.typeError('onAlert', 'a function', opts.onAlert)
   if (opts.transport !== undefined) v.object('transport', opts.transport, Object.keys(opts.transport as object))
-  const handleSignals = opts.handleSignals
-  if (handleSignals !== undefined && typeof handleSignals !== 'boolean' &&
-    !(Array.isArray(handleSignals) && handleSignals.every((sig) => typeof sig === 'string' && sig.startsWith('SIG')))) {
+  const handleSignals = opts.handleSignals ?? true
+  if (!isSealSignals(handleSignals)) {
     throw v.typeError('handleSignals', 'true, false or a list of signal names like ["SIGTERM"]', handleSignals)
   }
   const appLogger = options.logger
@@ -71,7 +71,10 @@ export function createAuditLogger (options: CreateAuditLoggerOptions = {}): Audi
     throw v.typeError('logger', 'a pino logger', appLogger)
   }
   const config = resolveConfig(options.config)
-  const { stream } = openDestination(config, options.transport)
+  // The logger seals on signals itself (below), after marking itself closed; the
+  // transport's own handling would end the stream under it.
+  const overrides: Partial<AuditChainTransportOptions> = { ...options.transport, handleSignals: false }
+  const { stream } = openDestination(config, overrides)
   const base = pino({ level: 'info' }, stream)
   const root = appLogger !== undefined ? base.child(appLogger.bindings()) : base
   const shared: Shared = {
@@ -85,7 +88,7 @@ export function createAuditLogger (options: CreateAuditLoggerOptions = {}): Audi
     closing: undefined,
     releaseSignals: () => {}
   }
-  shared.releaseSignals = sealOnSignals(handleSignals as SealSignals | undefined, async () => { await close(shared) })
+  shared.releaseSignals = sealOnSignals(handleSignals, async () => { await close(shared) })
   return auditLoggerOver(shared, root)
 }
 

@@ -5,11 +5,15 @@
  */
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
+import { AuditChainError } from '../errors.js'
+import { closeAuditTransport } from './close.js'
 import { assertUnlocked } from './lock.js'
 import { ensureLogDirectory } from './file.js'
 import { resolveOptions, type AuditTransportOptions } from './options.js'
 import { findResumePoint } from './rotation.js'
+import { isSealSignals, sealOnSignals, type SealSignals } from './signals.js'
 import { loadSigner, ownPublicKeys, startingEpoch } from './signer.js'
+import { keepErrorCodes } from './worker-errors.js'
 
 // Run from source under tsx (the tests do), this module is a .ts file; pino's worker
 // thread cannot load TypeScript, so it is given the compiled transport (npm test builds first).
@@ -17,6 +21,20 @@ const workerFile = import.meta.url.endsWith('.ts') ? '../../dist/transport/worke
 
 /** Absolute path of the transport module, for `pino.transport({ target })` or pipelines. */
 export const transportTarget: string = fileURLToPath(new URL(workerFile, import.meta.url))
+
+/** Options of {@link auditChainTransport}: the transport's, plus what only the caller's thread can do. */
+export interface AuditChainTransportOptions extends AuditTransportOptions {
+  /**
+   * On SIGTERM and SIGINT (`true`, the default) or on the listed signals: when the app
+   * has no listener of its own for the signal, end the transport — every record
+   * logged so far written, the chain sealed, the head written, the lock released —
+   * then raise the signal again so the process ends by it, as it would have. When the
+   * app listens for the signal itself, nothing is done: its handlers can still log,
+   * and its `process.exit()` (or the end of the event loop) seals the chain.
+   * `false`: no signal handling; a SIGTERM then loses every record still in flight.
+   */
+  handleSignals?: SealSignals
+}
 
 /**
  * Check the options, then start the audit transport in a pino worker thread.
@@ -30,7 +48,8 @@ export const transportTarget: string = fileURLToPath(new URL(workerFile, import.
  * @example
  * const logger = pino(auditChainTransport({ destination: 'logs/audit.log', privateKeyPath: 'keys/audit-ed25519.key' }))
  */
-export function auditChainTransport (options: AuditTransportOptions): ReturnType<typeof pino.transport> {
+export function auditChainTransport (callerOptions: AuditChainTransportOptions): ReturnType<typeof pino.transport> {
+  const { options, handleSignals } = splitHandleSignals(callerOptions)
   const opts = resolveOptions(options)
   const signer = loadSigner(opts)
   ensureLogDirectory(opts.destination, opts.mkdir)
@@ -44,5 +63,19 @@ export function auditChainTransport (options: AuditTransportOptions): ReturnType
     ...(opts.epochKeysPath !== undefined ? { epochKeysPath: opts.epochKeysPath } : {}),
     ...(typeof options.headFile === 'string' ? { headFile: opts.headFile as string } : {})
   }
-  return pino.transport({ target: transportTarget, options: resolved })
+  const stream = pino.transport({ target: transportTarget, options: resolved })
+  keepErrorCodes(stream)
+  const release = sealOnSignals(handleSignals, async () => { await closeAuditTransport(stream) })
+  stream.once('close', release)
+  return stream
+}
+
+// handleSignals is for this thread only: the worker would refuse it as unknown.
+function splitHandleSignals (callerOptions: AuditChainTransportOptions): { options: AuditTransportOptions, handleSignals: SealSignals } {
+  if (callerOptions === null || typeof callerOptions !== 'object') return { options: callerOptions, handleSignals: false }
+  const { handleSignals = true, ...options } = callerOptions
+  if (!isSealSignals(handleSignals)) {
+    throw new AuditChainError('PAC_BAD_OPTION', `option handleSignals must be true, false or a list of signal names such as ["SIGTERM"], got ${JSON.stringify(handleSignals)}`)
+  }
+  return { options, handleSignals }
 }

@@ -1,15 +1,21 @@
 /**
- * A run of lines that are not records, held until the next record decides what they
- * are: a torn region described by that record (`chain.resume`/`chain.open`, FORMAT.md
- * §5.2), or malformed lines. Only the region's length and running SHA-256 are kept,
- * never its bytes.
+ * The one line that a crash may have left incomplete, held until the next record
+ * decides what it is: a torn line described by that record (`chain.resume` /
+ * `chain.open`, FORMAT.md §5.2 and §7), or a malformed line. Only its length and
+ * SHA-256 are kept, never its bytes.
+ *
+ * Why one line, and never a complete JSON value: one appending writer that dies
+ * mid-write leaves at most its last line cut short, and a proper prefix of a record
+ * line (a JSON object) never parses as JSON. Anything more — a second line, or a line
+ * that parses — was written whole by someone, and a restart record that describes it
+ * does not make it crash damage (issue 12, item 3: otherwise anyone who can append to
+ * the log gets complete lines past jq and log shippers with only a warning).
  */
-import { createHash, type Hash } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import type { TornLine } from '../format/control.js'
 
-// The writer refuses to continue after more than 8 non-record lines or 64 MiB
-// (FORMAT.md §5.2), so a longer run can never be explained: stop holding it.
-export const MAX_TORN_LINES = 8
+// The writer never sets aside more than 64 MiB (FORMAT.md §5.2), so a longer line can
+// never be explained.
 export const MAX_TORN_BYTES = 64 * 1024 * 1024
 
 /** One held line: where it is and why it is not a record. */
@@ -23,52 +29,70 @@ export interface HeldLine {
   terminated: boolean
 }
 
+// Each invalid UTF-8 sequence becomes U+FFFD, so the test is JSON.parse of the bytes as
+// any reader of the log would see them: a complete line with a stray byte in a string
+// parses, and is not crash damage; a proper prefix never parses, whatever its bytes.
+const lenient = new TextDecoder('utf-8')
+
+/** True when `bytes` are one complete JSON value (FORMAT.md §7: such a line is never torn). */
+export function isCompleteJson (bytes: Buffer): boolean {
+  try {
+    JSON.parse(lenient.decode(bytes))
+    return true
+  } catch {
+    return false
+  }
+}
+
 export class TornRegion {
+  /** The candidate line, when the last line read was not a record (at most one). */
   held: HeldLine[] = []
-  private hash: Hash = createHash('sha256')
+  private sha256 = ''
   private length = 0
-  /** Set once the run is too long to be a torn region; cleared by the next record. */
-  private overflowed = false
+  /** False once the held line is known to be no crash's work (complete JSON, too long). */
+  private explainable = false
 
   get isEmpty (): boolean { return this.held.length === 0 }
 
   /**
-   * Add a non-record line. Returns the lines that can no longer be explained (the
-   * run grew past the writer's limits), which the caller reports as malformed now.
+   * Hold a non-record line. Returns the lines that can no longer be explained — the
+   * line held before it, since only the one line right before a restart record can be
+   * torn — which the caller reports as malformed now.
    */
   add (line: HeldLine, bytes: Buffer | undefined): HeldLine[] {
-    if (this.overflowed) return [line]
-    const joinerLength = this.held.length > 0 ? 1 : 0
-    const newLength = this.length + joinerLength + line.length
-    if (bytes === undefined || this.held.length >= MAX_TORN_LINES || newLength > MAX_TORN_BYTES) {
-      this.overflowed = true
-      const dropped = [...this.held, line]
-      this.reset(true)
-      return dropped
-    }
-    // Lines of a region are joined by their `\n` bytes, which count (FORMAT.md §5.2).
-    if (joinerLength > 0) this.hash.update('\n')
-    this.hash.update(bytes)
-    this.length = newLength
-    this.held.push(line)
-    return []
+    const dropped = this.held
+    this.held = [line]
+    this.length = line.length
+    this.explainable = false
+    this.sha256 = ''
+    if (bytes === undefined || line.length > MAX_TORN_BYTES) return dropped
+    this.explainable = !isCompleteJson(bytes)
+    this.sha256 = createHash('sha256').update(bytes).digest('hex')
+    return dropped
   }
 
-  /** True when `torn` describes exactly the held lines. */
+  /**
+   * True when `torn` describes exactly the held line and that line can be crash
+   * damage. When it describes a line that cannot be (complete JSON), the held line's
+   * `detail` says so, for the malformed finding the caller then reports.
+   */
   matches (torn: TornLine): boolean {
-    if (this.held.length === 0) return false
-    return torn.length === this.length && torn.sha256 === this.hash.copy().digest('hex')
+    const described = this.held.length === 1 && this.sha256 !== '' && torn.length === this.length && torn.sha256 === this.sha256
+    if (described && !this.explainable) {
+      this.held[0].detail += '; the restart record after it describes it as a torn line, but it is a complete JSON value, which a crash cannot leave (a line cut short never parses): it was written whole'
+    }
+    return described && this.explainable
   }
 
-  /** Offset of the region's first byte, for the report. */
+  /** Offset of the held line's first byte, for the report. */
   get offset (): number { return this.held[0]?.offset ?? 0 }
   get byteLength (): number { return this.length }
 
-  /** Forget the held lines (after reporting them); a record ends an overflowed run. */
-  reset (stillOverflowed = false): void {
+  /** Forget the held line (after reporting it). */
+  reset (): void {
     this.held = []
-    this.hash = createHash('sha256')
+    this.sha256 = ''
     this.length = 0
-    this.overflowed = stillOverflowed
+    this.explainable = false
   }
 }

@@ -177,7 +177,7 @@ test('--state: a remembered record that retention deleted (a signed retention.pr
   writeFileSync(state, remembered)
   const cut = await verify([current], { keys: [k.pubPath], state })
   assert.deepEqual(cut.problems.map((p) => [p.kind, p.seq]).filter(([kind]) => kind !== 'missing'), [['missing-start', lastOfOld.seq + 1], ['rollback', lastOfOld.seq]])
-  assert.match(cut.problems.find((p) => p.kind === 'rollback')?.message ?? '', /the record at seq 4 of chain .*, verified on .*, is no longer in the log: it was removed/)
+  assert.match(cut.problems.find((p) => p.kind === 'rollback')?.message ?? '', /the record at seq 4 of chain .*, verified on .*, is no longer in the log, and no retention.prune record says retention deleted it: it was removed/)
   assert.equal(readFileSync(state, 'utf8'), remembered)
 })
 

@@ -9,6 +9,8 @@ import type { EpochCert } from '../format/epoch.js'
 import { EpochRules } from './epoch-rules.js'
 import type { Finding, ChainSummary } from './report.js'
 import type { HeadBook, HeadWatch } from './heads.js'
+import { watchedHash } from './heads.js'
+import { truncationMessage } from './truncation.js'
 
 /**
  * How far back (in seqs) the verifier remembers records: swapped lines and
@@ -84,6 +86,18 @@ function isoTime (value: unknown): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString()
 }
 
+/** Index of the first element of ascending `sorted` that is ≥ `value`. */
+function lowerBound (sorted: number[], value: number): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (sorted[mid] < value) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 function range (from: number, to: number): string {
   return from === to ? `seq ${from}` : `seqs ${from}–${to} (${to - from + 1} records)`
 }
@@ -103,6 +117,8 @@ export class ChainState {
   private firstTime: string | undefined
   private lastTime: string | undefined
   private heads: ReadonlyMap<number, HeadWatch[]> = new Map()
+  /** The seqs of `heads`, ascending, built when a prune record first needs them. */
+  private watchedSeqs: number[] | undefined
   private lateStart: LateStart | undefined
   /** Consecutive duplicated lines, reported as one finding (a copied file is one finding, not thousands). */
   private duplicates: DuplicateRun | undefined
@@ -128,6 +144,7 @@ export class ChainState {
     if (this.chainId !== null) return
     this.chainId = chainId
     this.heads = this.headBook.forChain(chainId)
+    this.watchedSeqs = undefined
   }
 
   /** True when the chain ends with a seal right now. */
@@ -307,6 +324,44 @@ export class ChainState {
     const { seq, hash, prev } = r.member
     this.window.set(seq, { hash, prev, failed: r.failed, file: r.file, line: r.line })
     for (const w of this.heads.get(seq) ?? []) w.found = { hash, file: r.file, line: r.line }
+    if (!r.failed) this.truncation(r)
+  }
+
+  /**
+   * A restart record whose writer found the log shorter than its own head (FORMAT.md
+   * §5.2 `truncated`): the writer went on, but said what was missing, and that is a
+   * problem wherever the restart sits in the chain (issue 12, item 2).
+   */
+  private truncation (r: ChainRecord): void {
+    const event = eventOf(r.fields)
+    if (event !== 'chain.resume' && event !== 'chain.open') return
+    const message = truncationMessage(event, r.member.seq, r.fields.truncated)
+    if (message !== undefined) this.emit({ kind: 'truncated', file: r.file, line: r.line, seq: r.member.seq, message })
+  }
+
+  /**
+   * A valid retention.prune record: each watched record (a head's, or the state's) in
+   * a file it names was removed by retention, not cut, unless the file's last record
+   * is the watched one with another hash (FORMAT.md §7). Heads shipped over months name
+   * records that retention removes later; without this they would all fail (issue 12, item 6).
+   */
+  private pruneCovers (r: ChainRecord): void {
+    const files = r.fields.files
+    if (!Array.isArray(files) || this.heads.size === 0) return
+    const seqs = this.watchedSeqs ??= [...this.heads.keys()].sort((a, b) => a - b)
+    for (const f of files) {
+      if (!isPrunedFile(f)) continue
+      const by = { file: f.file, at: `${r.file}:${r.line}` }
+      for (let i = lowerBound(seqs, f.firstSeq); i < seqs.length && seqs[i] <= f.lastSeq; i++) {
+        const seq = seqs[i]
+        for (const w of this.heads.get(seq) ?? []) {
+          const notes = w.prune ??= {}
+          if (seq !== f.lastSeq) notes.pruned ??= by
+          else if (watchedHash(w) === f.lastHash) notes.pruned ??= { ...by, lastHash: f.lastHash }
+          else notes.conflict ??= { ...by, lastHash: f.lastHash }
+        }
+      }
+    }
   }
 
   /** `r` becomes the newest record of the chain. */
@@ -328,7 +383,10 @@ export class ChainState {
     this.epochs.newest(r, afterUnknown)
     const event = eventOf(r.fields)
     if (event === 'chain.open' || event === 'chain.resume') this.writerStart = seq
-    if (event === 'retention.prune') this.pruneExplains(r.fields)
+    if (event === 'retention.prune') {
+      this.pruneExplains(r.fields)
+      this.pruneCovers(r)
+    }
     if (event === 'chain.close') this.sealed(r)
   }
 
@@ -373,7 +431,7 @@ export class ChainState {
     this.lateStart = undefined
     for (const gap of this.gaps) this.reportGap(gap)
     this.gaps = []
-    const anchoredSeq = this.chainId === null ? undefined : this.headBook.settle(this.chainId, this.lastSeq, this.emit)
+    const anchoredSeq = this.chainId === null ? undefined : this.headBook.settle(this.chainId, this.lastSeq, this.emit, this.prunedBefore)
     let unanchored = 0
     const file = this.files.at(-1) ?? '-'
     if (this.records > 0 && this.seal === null) {

@@ -14,6 +14,25 @@ import type { Finding } from './report.js'
 /** A record with the watched seq that was read: the hash it claimed and where it is. */
 export type FoundRecord = { hash: string, file: string, line: number } | undefined
 
+/**
+ * A valid retention.prune record that names a deleted file holding the watched seq
+ * (FORMAT.md §5.5): `file` as it names it, `at` the prune record's `file:line`, and
+ * `lastHash` when the watched seq is that file's last record (then the hashes must agree).
+ */
+export interface PrunedBy {
+  file: string
+  at: string
+  lastHash?: string
+}
+
+/** What valid retention.prune records said about a watched record that is not in the log. */
+export interface PruneNotes {
+  /** A prune that accounts for the record: it was removed by retention, not by someone. */
+  pruned?: PrunedBy
+  /** A prune whose file ended at the watched seq with another hash than the watch names. */
+  conflict?: PrunedBy
+}
+
 /** A valid head and what the log showed at its seq. */
 export interface SignedHeadWatch {
   kind: 'head'
@@ -22,6 +41,7 @@ export interface SignedHeadWatch {
   line?: number
   head: ChainHead
   found: FoundRecord
+  prune?: PruneNotes
 }
 
 /**
@@ -33,10 +53,36 @@ export interface RememberedWatch {
   seq: number
   hash: string
   found: FoundRecord
+  prune?: PruneNotes
 }
 
 /** A record the log must still contain; ChainState fills in `found` as it passes its seq. */
 export type HeadWatch = SignedHeadWatch | RememberedWatch
+
+/** The hash the watched record must have. */
+export function watchedHash (w: HeadWatch): string {
+  return w.kind === 'head' ? w.head.hash : w.hash
+}
+
+/**
+ * True when a record that is not in the log was removed by retention, as a signed
+ * retention.prune record says (FORMAT.md §7): one names a deleted file whose seqs cover
+ * it (with the same hash when it was that file's last record), or the chain's start
+ * is explained by one (`prunedBefore`, §5.5) and the record lies before that start —
+ * retention deletes oldest first, and the prune records of the oldest files may
+ * themselves have been deleted with later files.
+ */
+export function removedByRetention (w: HeadWatch, seq: number, prunedBefore: number | undefined): boolean {
+  if (w.found !== undefined || w.prune?.conflict !== undefined) return false
+  return w.prune?.pruned !== undefined || (prunedBefore !== undefined && seq < prunedBefore)
+}
+
+/** Why a watched record is not in the log, when a prune record names it with another hash. */
+export function pruneConflictMessage (w: HeadWatch, seq: number): string | undefined {
+  const c = w.prune?.conflict
+  if (c === undefined || w.found !== undefined) return undefined
+  return `the retention.prune record at ${c.at} says the deleted file ${c.file} ended at seq ${seq} with hash ${String(c.lastHash)}, not ${watchedHash(w)}: the history up to there was replaced before it was pruned`
+}
 
 type Emit = (f: Omit<Finding, 'severity'>) => void
 
@@ -111,7 +157,7 @@ export class HeadBook {
    * contain, and return the highest seq a matching head vouches for. A file of many
    * heads gives one finding (its lowest failing head) that counts the others.
    */
-  settle (chainId: string, lastSeq: number, emit: Emit): number | undefined {
+  settle (chainId: string, lastSeq: number, emit: Emit, prunedBefore?: number): number | undefined {
     let anchored: number | undefined
     const failing = new Map<string, Array<{ w: SignedHeadWatch, message: string }>>()
     for (const watches of this.byChain.get(chainId)?.values() ?? []) {
@@ -119,10 +165,12 @@ export class HeadBook {
         if (w.kind !== 'head') continue
         const { head } = w
         let message: string | undefined
+        // Retention removed it, as a signed record says: the head was true when shipped.
+        if (removedByRetention(w, head.seq, prunedBefore)) continue
         if (w.found === undefined) {
-          message = head.seq > lastSeq
+          message = pruneConflictMessage(w, head.seq) ?? (head.seq > lastSeq
             ? `the head file names seq ${head.seq} of chain ${chainId}, but the log ends at seq ${lastSeq}: records were removed from the end (or this log copy is older than the head)`
-            : `the head file names seq ${head.seq} of chain ${chainId}, but no record with that seq is in the log: it was removed`
+            : `the head file names seq ${head.seq} of chain ${chainId}, but no record with that seq is in the log, and no retention.prune record says retention deleted it: it was removed`)
         } else if (w.found.hash !== head.hash) {
           message = `the head file names seq ${head.seq} with hash ${head.hash}, but the record at that seq (${w.found.file}:${w.found.line}) has hash ${w.found.hash}: the log's history was replaced from there on`
         } else if (anchored === undefined || head.seq > anchored) {

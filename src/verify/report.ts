@@ -4,7 +4,8 @@
 
 /**
  * The kinds of finding, exactly those of FORMAT.md §7 (plus `line-too-long`, and
- * `rollback`, which only `--state` reports). `bad-cert`, `out-of-window` and
+ * `rollback`, which only `--state` reports). `truncated`: a restart record in which
+ * the writer signed that the log was shorter than its head (FORMAT.md §5.2). `bad-cert`, `out-of-window` and
  * `epoch-order` come only with epoch keys (§10).
  * `torn` is always a warning; `unsealed` is a warning unless a seal is required.
  */
@@ -31,6 +32,7 @@ export type FindingKind =
   | 'out-of-window'
   | 'epoch-order'
   | 'rollback'
+  | 'truncated'
 
 export type Severity = 'problem' | 'warning'
 

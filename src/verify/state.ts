@@ -16,7 +16,7 @@
 import { accessSync, closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { AuditChainError } from '../errors.js'
-import type { HeadBook, RememberedWatch } from './heads.js'
+import { pruneConflictMessage, removedByRetention, type HeadBook, type RememberedWatch } from './heads.js'
 import type { ChainSummary, Finding, StateOutcome } from './report.js'
 
 /** Mode of the state file: only the verifier's user reads or replaces it. */
@@ -188,11 +188,12 @@ export class VerifyState {
         message = `chain ${chainId}, verified up to seq ${seq} on ${verifiedAt}, is no longer in the paths given: its log files were removed or emptied (or the wrong paths were given)`
       } else if (w.found === undefined) {
         const lastSeq = Math.max(...read.map((c) => c.lastSeq))
-        // Retention deleted it, and a signed retention.prune record says so (FORMAT.md §5.5).
-        if (read.some((c) => c.prunedBefore !== undefined && seq < c.prunedBefore)) continue
-        message = seq > lastSeq
+        // Retention deleted it, and a signed retention.prune record says so (FORMAT.md §7);
+        // anything else took it: the oldest files deleted by hand are a rollback too.
+        if (read.some((c) => removedByRetention(w, seq, c.prunedBefore))) continue
+        message = pruneConflictMessage(w, seq) ?? (seq > lastSeq
           ? `the log no longer reaches seq ${seq} of chain ${chainId}, verified on ${verifiedAt}: it now ends at seq ${lastSeq}, so records were removed from its end (rolled back)`
-          : `the record at seq ${seq} of chain ${chainId}, verified on ${verifiedAt}, is no longer in the log: it was removed`
+          : `the record at seq ${seq} of chain ${chainId}, verified on ${verifiedAt}, is no longer in the log, and no retention.prune record says retention deleted it: it was removed`)
       } else if (w.found.hash !== hash) {
         message = `the record at seq ${seq} of chain ${chainId} (${w.found.file}:${w.found.line}) has hash ${w.found.hash}, but the one verified on ${verifiedAt} had hash ${hash}: the log's history was replaced from there on (a fork, which only a holder of the signing key can sign)`
       }

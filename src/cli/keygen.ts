@@ -3,10 +3,11 @@
  * and for auditors (public, 0644). Never overwrites a key: losing the old private
  * key would make its public half the only way to check the old logs.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { closeSync, constants, existsSync, fchmodSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { AuditChainError } from '../errors.js'
 import { generateKeyPairPem } from '../format/keys.js'
+import { assertSafeDirectory, makeDirectory, openNoFollow } from '../transport/safe-fs.js'
 
 export interface KeygenResult {
   kid: string
@@ -14,23 +15,28 @@ export interface KeygenResult {
   publicPath: string
 }
 
-/** Write `data` to a new file (O_EXCL: fails if it exists) with `mode`, then chmod past the umask. */
+/**
+ * Write `data` to a new file with `mode`, then chmod past the umask. O_EXCL|O_NOFOLLOW:
+ * fails if anything, a symlink included, is already at `path`, so a key is never
+ * written through a link planted there.
+ */
 function writeNew (path: string, data: string, mode: number): void {
   let fd: number
   try {
-    fd = openSync(path, 'wx', mode)
+    fd = openNoFollow(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode, 'key file')
   } catch (err) {
+    if (err instanceof AuditChainError) throw err
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EEXIST') throw new AuditChainError('PAC_KEY_EXISTS', `${path} already exists; refusing to overwrite a key (move it away first if you really mean to replace it)`)
     throw new AuditChainError('PAC_KEY_UNREADABLE', `cannot create ${path} (${code ?? 'error'})`)
   }
   try {
     writeSync(fd, data)
+    // The umask may have cleared bits of `mode` (never added any); chmod makes it exact.
+    fchmodSync(fd, mode)
   } finally {
     closeSync(fd)
   }
-  // The umask may have cleared bits of `mode` (never added any); chmod makes it exact.
-  chmodSync(path, mode)
 }
 
 export function keygen (dir: string, name = 'audit-ed25519'): KeygenResult {
@@ -44,10 +50,13 @@ export function keygen (dir: string, name = 'audit-ed25519'): KeygenResult {
     if (existsSync(path)) throw new AuditChainError('PAC_KEY_EXISTS', `${path} already exists; refusing to overwrite a key (move it away first if you really mean to replace it)`)
   }
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    makeDirectory(dir, 0o700, 'the key directory')
   } catch (err) {
+    if (err instanceof AuditChainError) throw err
     throw new AuditChainError('PAC_KEY_UNREADABLE', `cannot create directory ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
+  // Others who can write there could swap the new private key for their own.
+  assertSafeDirectory(dir, 'key directory')
   const { privatePem, publicPem, kid } = generateKeyPairPem()
   writeNew(privatePath, privatePem, 0o600)
   writeNew(publicPath, publicPem, 0o644)

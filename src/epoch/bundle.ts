@@ -9,10 +9,11 @@
  * Not part of the record format: only the writer reads it. Epoch public data stays
  * after erasure, so a restarted writer can still check records signed with an erased key.
  */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
-import { createPrivateKey, createPublicKey } from 'node:crypto'
+import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
 import { AuditChainError } from '../errors.js'
+import { openNoFollow } from '../transport/safe-fs.js'
 import { keyIdOf, readPrivateFile, rawPublicKey, type SigningKey } from '../format/keys.js'
 import { kidOfRawHex } from '../format/epoch.js'
 
@@ -100,12 +101,17 @@ export function eraseThrough (b: EpochBundle, epoch: number): void {
   for (const e of b.epochs) if (e.epoch <= epoch) e.seed = null
 }
 
-/** Atomically replace `path` with `text`, mode 0600. */
+/**
+ * Atomically replace `path` with `text`, mode 0600. The temporary file has an
+ * unpredictable name and is created with O_EXCL|O_NOFOLLOW: nothing planted beside
+ * the bundle can receive the keys or redirect the write.
+ */
 export function writeBundleFile (path: string, text: string): void {
-  const tmp = `${path}.tmp`
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`)
+  let created = false
   try {
-    try { unlinkSync(tmp) } catch {} // a leftover would keep its own mode
-    const fd = openSync(tmp, 'w', 0o600)
+    const fd = openNoFollow(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600, 'temporary bundle file')
+    created = true
     try {
       writeSync(fd, text)
       fsyncSync(fd)
@@ -116,7 +122,7 @@ export function writeBundleFile (path: string, text: string): void {
     const dir = openSync(dirname(path), 'r')
     try { fsyncSync(dir) } finally { closeSync(dir) }
   } catch (err) {
-    try { unlinkSync(tmp) } catch {}
+    if (created) { try { unlinkSync(tmp) } catch {} }
     throw new AuditChainError('PAC_EPOCH', `cannot rewrite the epoch key bundle ${path} to erase an ended epoch's key (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
   }
 }

@@ -2,9 +2,11 @@
  * The head (anchor) file (FORMAT.md §6): a small signed JSON document naming the
  * last record of a chain, replaced atomically so a reader never sees half of one.
  */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, readFileSync } from 'node:fs'
+import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { dirname, basename, join } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { AuditChainError } from '../errors.js'
+import { openNoFollow } from '../transport/safe-fs.js'
 import { signBytes, verifyBytes, type SigningKey, type VerifyKey } from './keys.js'
 
 export interface ChainHead {
@@ -66,14 +68,21 @@ export function headText (head: ChainHead): string {
   return JSON.stringify(head) + '\n'
 }
 
+const HEAD_FILE_MODE = 0o640
+
 /**
  * Replace `path` atomically: write a temporary file beside it, fsync, rename, then
- * fsync the directory so the rename itself survives a power cut.
+ * fsync the directory so the rename itself survives a power cut. The temporary name
+ * is unpredictable and created with O_EXCL|O_NOFOLLOW, so nobody can have planted a
+ * file or symlink there first; rename(2) replaces a symlink at `path` itself rather
+ * than writing through it.
  */
 export function writeHeadFile (path: string, head: ChainHead): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`)
+  let created = false
   try {
-    const fd = openSync(tmp, 'w', 0o640)
+    const fd = openNoFollow(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, HEAD_FILE_MODE, 'temporary head file')
+    created = true
     try {
       writeSync(fd, headText(head))
       fsyncSync(fd)
@@ -82,6 +91,8 @@ export function writeHeadFile (path: string, head: ChainHead): void {
     }
     renameSync(tmp, path)
   } catch (err) {
+    if (created) { try { unlinkSync(tmp) } catch {} }
+    if (err instanceof AuditChainError) throw err
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
     throw new AuditChainError('PAC_DESTINATION', `cannot write the head file ${path} (${code})${code === 'ENOENT' ? ': its directory is gone' : ''}`, { cause: err })
   }
@@ -93,6 +104,16 @@ export function writeHeadFile (path: string, head: ChainHead): void {
   }
 }
 
+/**
+ * The writer's own head file, as text. Refuses (PAC_INSECURE) a symlink, or a file
+ * owned by another user: a head planted there is not the writer's to trust. Throws
+ * the plain ENOENT error when there is none.
+ */
 export function readHeadFile (path: string): string {
-  return readFileSync(path, 'utf8')
+  const fd = openNoFollow(path, constants.O_RDONLY, 0, 'head file')
+  try {
+    return readFileSync(fd, 'utf8')
+  } finally {
+    closeSync(fd)
+  }
 }

@@ -3,7 +3,7 @@
  * through node:crypto). Messages never include key material or file contents.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
-import { readFileSync, statSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs'
 import { AuditChainError } from '../errors.js'
 import type { EpochCert } from './epoch.js'
 
@@ -71,12 +71,17 @@ export function loadSigningKey (path: string, option = 'privateKeyPath'): Signin
 
 /**
  * Read a file holding private key material (option `option`). Refuses one that others
- * can read: whoever reads it can re-sign a forged history. `create` says how to make one.
+ * can read (whoever reads it can re-sign a forged history) and one owned by another
+ * user (who could swap in a key of their own, or read it when they like). The checks
+ * are made on the open descriptor, so the file checked is the file read. A symlink to
+ * the key is followed (secret mounts are made of them); the file it names is checked.
+ * `create` says how to make one.
  */
 export function readPrivateFile (path: string, option: string, what: string, create: string): Buffer {
-  let mode: number
+  let fd: number
   try {
-    mode = statSync(path).mode
+    // O_NONBLOCK: a FIFO put at the path must not hang the start.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') {
@@ -84,13 +89,25 @@ export function readPrivateFile (path: string, option: string, what: string, cre
     }
     throw new AuditChainError('PAC_KEY_UNREADABLE', `${what} ${path} (option ${option}) cannot be read (${code ?? 'error'})`)
   }
-  if ((mode & 0o077) !== 0) {
-    throw new AuditChainError('PAC_KEY_PERMISSIONS', `${what} ${path} (option ${option}) has mode ${(mode & 0o777).toString(8).padStart(4, '0')}; it must not be readable by group or others: run "chmod 600 ${path}"`)
-  }
   try {
-    return readFileSync(path)
-  } catch (err) {
-    throw new AuditChainError('PAC_KEY_UNREADABLE', `${what} ${path} (option ${option}) cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    const stat = fstatSync(fd)
+    if (!stat.isFile()) {
+      throw new AuditChainError('PAC_KEY_UNREADABLE', `${what} ${path} (option ${option}) is not a regular file; create one with ${create}`)
+    }
+    const uid = process.geteuid?.()
+    if (uid !== undefined && stat.uid !== uid) {
+      throw new AuditChainError('PAC_KEY_PERMISSIONS', `${what} ${path} (option ${option}) is owned by uid ${stat.uid}, not by this process's user (uid ${uid}); a private key must belong to the user that signs with it: if the file is really yours, run "chown ${uid} ${path}" and "chmod 600 ${path}"`)
+    }
+    if ((stat.mode & 0o077) !== 0) {
+      throw new AuditChainError('PAC_KEY_PERMISSIONS', `${what} ${path} (option ${option}) has mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}; it must not be readable by group or others: run "chmod 600 ${path}"`)
+    }
+    try {
+      return readFileSync(fd)
+    } catch (err) {
+      throw new AuditChainError('PAC_KEY_UNREADABLE', `${what} ${path} (option ${option}) cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    }
+  } finally {
+    closeSync(fd)
   }
 }
 

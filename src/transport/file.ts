@@ -3,12 +3,13 @@
  * from the worker thread, so that when a batch's write returns its records are in
  * the kernel and a later head/flush can name them. fsync follows the FsyncMode.
  */
-import { chmodSync, fstatSync, statSync, fsync, fsyncSync, mkdirSync, openSync, writeSync, constants } from 'node:fs'
+import { fchmodSync, fstatSync, statSync, fsync, fsyncSync, writeSync, constants } from 'node:fs'
 import { dirname } from 'node:path'
 import { once } from 'node:events'
 import sonicBoom from 'sonic-boom'
 import { AuditChainError } from '../errors.js'
 import type { FsyncMode } from './options.js'
+import { assertOwnedRegularFile, assertSafeDirectory, makeDirectory, openNoFollow } from './safe-fs.js'
 
 export interface LogFile {
   readonly path: string
@@ -31,21 +32,34 @@ const MAX_WRITE_BYTES = 1024 * 1024
 // sonic-boom is CommonJS: its module object is the constructor; its types describe the named export.
 const { SonicBoom } = sonicBoom as unknown as typeof import('sonic-boom')
 
-/** Create the log file's directory (0750) when `mkdir` is on; the lock file lives there too. */
+/**
+ * Create the log file's directory (0750) when `mkdir` is on; the lock file lives there
+ * too. Then refuse, before anything is read or written there, a directory others can
+ * write to or own, and a log or lock file that is a symlink or another user's
+ * (safe-fs.ts). Called at start in the caller's thread and again in the worker.
+ */
 export function ensureLogDirectory (path: string, mkdir: boolean): void {
-  if (!mkdir) return
-  try {
-    mkdirSync(dirname(path), { recursive: true, mode: LOG_DIR_MODE })
-  } catch (err) {
-    throw new AuditChainError('PAC_DESTINATION', `cannot create the directory ${dirname(path)} for ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  const dir = dirname(path)
+  if (mkdir) {
+    try {
+      makeDirectory(dir, LOG_DIR_MODE, 'the directory of the log file')
+    } catch (err) {
+      if (err instanceof AuditChainError) throw err
+      throw new AuditChainError('PAC_DESTINATION', `cannot create the directory ${dir} for ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    }
   }
+  assertSafeDirectory(dir)
+  assertOwnedRegularFile(path, 'log file')
+  assertOwnedRegularFile(`${path}.lock`, 'lock file')
 }
 
 export function openLogFile (path: string, opts: { fsync: FsyncMode }): LogFile {
   let fd: number
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, LOG_FILE_MODE)
+    // No symlink followed, a FIFO never blocks the open, and only this user's regular file is used.
+    fd = openNoFollow(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, LOG_FILE_MODE, 'log file')
   } catch (err) {
+    if (err instanceof AuditChainError) throw err
     const code = (err as NodeJS.ErrnoException).code
     const hint = code === 'ENOENT' ? ' (the directory does not exist; set mkdir: true or create it)' : ''
     throw new AuditChainError('PAC_DESTINATION', `cannot open log file ${path} for appending (${code ?? 'error'})${hint}`)
@@ -53,7 +67,7 @@ export function openLogFile (path: string, opts: { fsync: FsyncMode }): LogFile 
   // O_CREAT's mode is filtered by the umask; a log file must not end up world-readable.
   const stat = fstatSync(fd)
   if ((stat.mode & 0o777) !== LOG_FILE_MODE && stat.size === 0) {
-    try { chmodSync(path, LOG_FILE_MODE) } catch {}
+    try { fchmodSync(fd, LOG_FILE_MODE) } catch {}
   }
 
   let bytes = stat.size

@@ -12,11 +12,13 @@ import { DEFAULT_MAX_LINE_BYTES } from './lines.js'
 import { readGroup } from './read-group.js'
 import { VerifyState } from './state.js'
 import { createSigPool, type SigPool } from './sig-pool.js'
-import type { ChainSummary, Finding, FindingKind, VerifyReport } from './report.js'
+import { FindingLog } from './findings.js'
+import { printable, type ChainSummary, type Finding, type FindingKind, type VerifyReport } from './report.js'
 
-export type { ChainSummary, EpochSpan, Finding, FindingKind, Severity, StateOutcome, VerifyReport } from './report.js'
-export { formatReport, formatFinding, formatVerdict, formatChain, formatState } from './report.js'
+export type { ChainSummary, EpochSpan, Finding, FindingKind, OmittedFindings, Severity, StateOutcome, VerifyReport } from './report.js'
+export { formatReport, formatFinding, formatVerdict, formatChain, formatState, printable } from './report.js'
 export { DEFAULT_MAX_LINE_BYTES } from './lines.js'
+export { MAX_FINDINGS_PER_KIND } from './findings.js'
 
 /** Options of {@link verify}. */
 export interface VerifyOptions {
@@ -46,7 +48,12 @@ export interface VerifyOptions {
   stdin?: NodeJS.ReadableStream
   /** Called as input is read; `bytesTotal` counts files only (0 when reading only standard input). */
   onProgress?: (bytesDone: number, bytesTotal: number) => void
-  /** Lines longer than this are skipped and reported as `line-too-long` (default 64 MiB). */
+  /**
+   * Lines longer than this many bytes (without the `\n`) are skipped and reported as
+   * `line-too-long`. Default {@link DEFAULT_MAX_LINE_BYTES}, 64 MiB: the writer never
+   * signs a longer line (it wraps one, FORMAT.md §3.1). The verifier holds one line
+   * at a time, so this bounds its memory.
+   */
   maxLineBytes?: number
   /**
    * Threads that check the Ed25519 signatures, 1–64 (default `min(os.availableParallelism(), 4)`):
@@ -67,19 +74,6 @@ const MAX_DEFAULT_THREADS = 4
 const MAX_THREADS = 64
 
 const WARNING_KINDS: ReadonlySet<FindingKind> = new Set(['torn', 'unsealed'])
-
-// C0/C1 controls, line and paragraph separators, bidi overrides and isolates.
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
-
-/**
- * Messages quote the log where that helps (JSON.parse echoes the start of a bad line),
- * and a log is untrusted input: escape what a terminal would act on (an ESC sequence can
- * clear the screen or rewrite the verdict line) so every finding prints as one plain line.
- */
-function printable (text: string): string {
-  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-}
 
 /** Load keys given as objects or PEM paths; a key given twice counts once. */
 function loadKeys (keys: VerifyKey[] | string[]): Map<string, VerifyKey> {
@@ -150,20 +144,22 @@ export async function verify (paths: string[], options: VerifyOptions): Promise<
     throw new AuditChainError('PAC_BAD_OPTION', `threads must be a whole number from 1 to ${MAX_THREADS}, got ${String(threads)}`)
   }
 
-  const problems: Finding[] = []
-  const warnings: Finding[] = []
+  const findings = new FindingLog()
   const emit = (f: Omit<Finding, 'severity'>): void => {
     const warning = WARNING_KINDS.has(f.kind) && !(f.kind === 'unsealed' && requireSeal)
+    // Messages quote the log where that helps (JSON.parse echoes the start of a bad
+    // line), and a log is untrusted input: escaped here, --json included. A finding
+    // only counted is not escaped (a flood of them costs no time on it).
+    const keep = findings.keeps(f.kind)
     // Fixed key order, and no `undefined` members, so --json output reads the same every time.
-    const finding: Finding = {
+    findings.add({
       kind: f.kind,
       severity: warning ? 'warning' : 'problem',
       file: f.file,
       ...(f.line !== undefined ? { line: f.line } : {}),
       ...(f.seq !== undefined ? { seq: f.seq } : {}),
-      message: printable(f.message)
-    }
-    ;(warning ? warnings : problems).push(finding)
+      message: keep ? printable(f.message) : f.message
+    })
   }
 
   // Epoch keys join the keyring for records and heads alike, each with its certificate.
@@ -204,7 +200,9 @@ export async function verify (paths: string[], options: VerifyOptions): Promise<
   if (files.length === 0) {
     emit({ kind: 'empty', file: paths.join(' '), message: 'no log file was found in the paths given: there is nothing to verify' })
   }
-  const stateOutcome = state?.save(chains, problems)
+  const stateOutcome = state?.save(chains, findings.problemsByFile())
+  const { problems, warnings } = findings
 
-  return { ok: problems.length === 0, problems, warnings, chains, records, files, durationMs: Math.round(performance.now() - started), ...(stateOutcome !== undefined ? { state: stateOutcome } : {}) }
+  // The first finding of each kind is always kept, so no kept problem means none at all.
+  return { ok: problems.length === 0, problems, warnings, omitted: findings.omittedFindings, chains, records, files, durationMs: Math.round(performance.now() - started), ...(stateOutcome !== undefined ? { state: stateOutcome } : {}) }
 }

@@ -91,8 +91,12 @@ export interface EpochSpan {
 export interface VerifyReport {
   /** True when there are no problems (warnings do not change the verdict). */
   ok: boolean
+  /** The problems found, in order; only the first 1,000 of each kind (the rest are counted in `omitted`). */
   problems: Finding[]
+  /** The warnings, likewise. */
   warnings: Finding[]
+  /** Findings beyond the first 1,000 of their kind: counted, not listed, so memory stays bounded. */
+  omitted: OmittedFindings
   chains: ChainSummary[]
   /** Record lines read in all. */
   records: number
@@ -101,6 +105,17 @@ export interface VerifyReport {
   durationMs: number
   /** With the `state` option: the state file and what this run recorded in it. */
   state?: StateOutcome
+}
+
+/**
+ * Findings counted but not listed. All counts are 0 (and `byKind` empty) when every
+ * finding is listed; problems in all = `problems.length + omitted.problems`.
+ */
+export interface OmittedFindings {
+  problems: number
+  warnings: number
+  /** Left out, by kind (a kind is a problem or a warning throughout one run). */
+  byKind: Partial<Record<FindingKind, number>>
 }
 
 /** What a run did to its state file (src/verify/state.ts). */
@@ -119,15 +134,30 @@ function plural (n: number, word: string, words = `${word}s`): string {
   return `${n} ${n === 1 ? word : words}`
 }
 
+// C0/C1 controls, line and paragraph separators, bidi overrides and isolates.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * Text from the log or the directory (a message quoting a bad line, a file name, a
+ * chain id) with what a terminal would act on escaped: an ESC sequence in a file
+ * name can clear the screen or paint a false verdict line. Every finding then prints
+ * as one plain line. JSON output keeps the raw names (JSON escapes controls itself).
+ */
+export function printable (text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 /** `file:line seq N  kind — message` (the parts that are unknown are left out). */
 export function formatFinding (f: Finding): string {
-  const where = f.line === undefined ? f.file : `${f.file}:${f.line}`
+  const file = printable(f.file)
+  const where = f.line === undefined ? file : `${file}:${f.line}`
   const seq = f.seq === undefined ? '' : ` seq ${f.seq}`
-  return `${where}${seq}  ${f.kind} — ${f.message}`
+  return `${where}${seq}  ${f.kind} — ${printable(f.message)}`
 }
 
 export function formatChain (c: ChainSummary): string {
-  const id = c.chainId ?? '(no chain id found)'
+  const id = c.chainId === null ? '(no chain id found)' : printable(c.chainId)
   const pruned = c.prunedBefore !== undefined ? ` (seq 0–${c.prunedBefore - 1} pruned by retention)` : ''
   const range = c.records === 0 ? 'no records' : `seq ${c.firstSeq}–${c.lastSeq}${pruned}, ${plural(c.records, 'record')}`
   const state = c.sealed ? 'sealed' : c.unanchored > 0 ? `not sealed, ${plural(c.unanchored, 'record')} unanchored` : 'not sealed, anchored by a head file'
@@ -144,13 +174,25 @@ function formatEpochs (e: EpochSpan): string {
 /** `state FILE: 1 chain recorded, 1 not (problems found)` — what `--state` did. */
 export function formatState (s: StateOutcome): string {
   const skipped = s.notRecorded.length === 0 ? '' : `, ${s.notRecorded.length} not (problems found)`
-  return `state ${s.file}${s.created ? ' (created)' : ''}: ${plural(s.recorded.length, 'chain')} recorded${skipped}`
+  return `state ${printable(s.file)}${s.created ? ' (created)' : ''}: ${plural(s.recorded.length, 'chain')} recorded${skipped}`
 }
 
 /** The one-line verdict, e.g. `INTACT: 10002 records in 1 chain (1 file), 0 problems, 1 warning`. */
 export function formatVerdict (r: VerifyReport): string {
   const verdict = r.ok ? 'INTACT' : 'PROBLEMS FOUND'
-  return `${verdict}: ${plural(r.records, 'record')} in ${plural(r.chains.length, 'chain')} (${plural(r.files.length, 'file')}), ${plural(r.problems.length, 'problem')}, ${plural(r.warnings.length, 'warning')}`
+  const problems = r.problems.length + r.omitted.problems
+  const warnings = r.warnings.length + r.omitted.warnings
+  return `${verdict}: ${plural(r.records, 'record')} in ${plural(r.chains.length, 'chain')} (${plural(r.files.length, 'file')}), ${plural(problems, 'problem')}, ${plural(warnings, 'warning')}`
+}
+
+/** `... and 14999000 more malformed findings (only the first 1000 of each kind are listed)`, for the kinds of `listed`. */
+function omittedLines (r: VerifyReport, listed: Finding[]): string[] {
+  const out: string[] = []
+  for (const [kind, n] of Object.entries(r.omitted.byKind) as Array<[FindingKind, number]>) {
+    const shown = listed.filter((f) => f.kind === kind).length
+    if (shown > 0) out.push(`... and ${n} more ${kind} ${n === 1 ? 'finding' : 'findings'} (only the first ${shown} are listed)`)
+  }
+  return out
 }
 
 /**
@@ -162,7 +204,9 @@ export function formatReport (r: VerifyReport, options: { quiet?: boolean } = {}
   const out: string[] = []
   if (options.quiet !== true) {
     for (const f of r.problems) out.push(formatFinding(f))
+    out.push(...omittedLines(r, r.problems))
     for (const f of r.warnings) out.push(formatFinding(f))
+    out.push(...omittedLines(r, r.warnings))
     if (out.length > 0) out.push('')
     for (const c of r.chains) out.push(formatChain(c))
     if (r.state !== undefined) out.push(formatState(r.state))

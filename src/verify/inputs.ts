@@ -2,6 +2,10 @@
  * From the PATH arguments to the chains to read: files, directories (every log file
  * in them, grouped into chains and ordered by first seq, FORMAT.md §1 and §7) and
  * `-` for standard input. Head files found in a directory are used automatically.
+ *
+ * Grouping reads the start of each regular file before the full pass. A pipe or FIFO
+ * given as a path (`verify <(cat log)`) can be read only once, so it is never
+ * looked into ahead: like standard input, it is a group of its own.
  */
 import { createReadStream, readdirSync, statSync, type Stats } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -15,6 +19,8 @@ export const STDIN_NAME = '<stdin>'
 
 export type InputSource =
   | { kind: 'file', path: string, size: number }
+  /** A path that is not a regular file (a pipe, a FIFO, a device): read once, as a stream. */
+  | { kind: 'stream', path: string, size: 0 }
   | { kind: 'stdin', path: typeof STDIN_NAME, size: 0 }
 
 /** The files of one chain, in reading order. */
@@ -89,15 +95,15 @@ async function fileStart (path: string, maxLineBytes: number): Promise<FileStart
  * cannot be read: a verifier must not quietly check less than it was asked to.
  */
 export async function expandInputs (paths: string[], maxLineBytes: number): Promise<Inputs> {
-  const files: Array<{ path: string, size: number }> = []
+  const files: Array<{ path: string, size: number, regular: boolean }> = []
   const heads: string[] = []
   const seen = new Set<string>()
   let stdinAt = -1
-  const addFile = (path: string, size: number): void => {
+  const addFile = (path: string, size: number, regular = true): void => {
     const key = resolve(path)
     if (seen.has(key)) return
     seen.add(key)
-    files.push({ path, size })
+    files.push({ path, size, regular })
   }
   for (const path of paths) {
     if (path === '-') {
@@ -107,7 +113,8 @@ export async function expandInputs (paths: string[], maxLineBytes: number): Prom
     }
     const stats = statOrThrow(path)
     if (!stats.isDirectory()) {
-      addFile(path, stats.size)
+      if (stats.isFile()) addFile(path, stats.size)
+      else addFile(path, 0, false)
       continue
     }
     let names: string[]
@@ -132,7 +139,11 @@ export async function expandInputs (paths: string[], maxLineBytes: number): Prom
   for (let i = 0; i <= files.length; i++) {
     if (i === stdinAt) groups.push({ chainId: null, sources: [{ kind: 'stdin', path: STDIN_NAME, size: 0 }] })
     if (i === files.length) break
-    const { path, size } = files[i]
+    const { path, size, regular } = files[i]
+    if (!regular) {
+      groups.push({ chainId: null, sources: [{ kind: 'stream', path, size: 0 }] })
+      continue
+    }
     totalBytes += size
     const source: InputSource = { kind: 'file', path, size }
     const start = await fileStart(path, maxLineBytes)

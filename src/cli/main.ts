@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { AuditChainError } from '../errors.js'
 import { loadVerifyKey, type VerifyKey } from '../format/keys.js'
-import { verify, formatReport } from '../verify/index.js'
+import { verify, formatReport, printable, DEFAULT_MAX_LINE_BYTES } from '../verify/index.js'
 import { headFilesOf, readHead, shippedLine } from './head.js'
 import { loadCerts } from '../verify/certs.js'
 import { keygen } from './keygen.js'
@@ -19,7 +19,7 @@ const EXIT_PROBLEMS = 1
 const EXIT_CANNOT_RUN = 2
 
 const USAGE = `Usage:
-  audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--state FILE] [--require-seal] [--threads N] [--json] [--quiet]
+  audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--state FILE] [--require-seal] [--threads N] [--max-line-bytes N] [--json] [--quiet]
   audit-chain verify PATH... --master PUB --certs FILE [--certs FILE]... [--key PUB]... [same options]
   audit-chain head PATH [--key PUB]... [--master PUB --certs FILE]... [--json]
   audit-chain keygen --out DIR [--name NAME] [--master]
@@ -41,6 +41,10 @@ verify   Check audit logs written by pino-audit-chain.
                    next time, a log that no longer reaches it unchanged is a problem (rollback)
   --require-seal   a chain that is neither sealed nor covered by a head is a problem, not a warning
   --threads N      threads that check signatures, 1-64 (default: cores, up to 4; 1: no extra threads)
+  --max-line-bytes N
+                   skip lines longer than N bytes as line-too-long (default ${DEFAULT_MAX_LINE_BYTES},
+                   64 MiB: the writer never signs a longer line). One line is held at a time,
+                   so N bounds memory; raise it only for logs from another writer
   --json           print one JSON report on stdout and nothing else
   --quiet          print only the final verdict line
   Findings are printed problems first, then warnings, each in reading order, as
@@ -92,6 +96,13 @@ function threadCount (text: string): number {
   return n
 }
 
+/** --max-line-bytes N: a whole number of bytes, at least 1. */
+function lineLimit (text: string): number {
+  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN
+  if (!(Number.isSafeInteger(n) && n >= 1)) throw new UsageError(`--max-line-bytes must be a whole number of bytes, at least 1 (got "${text}"); the default is ${DEFAULT_MAX_LINE_BYTES}`)
+  return n
+}
+
 async function runVerify (args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     key: { type: 'string', short: 'k', multiple: true },
@@ -101,6 +112,7 @@ async function runVerify (args: string[]): Promise<number> {
     'require-seal': { type: 'boolean' },
     state: { type: 'string' },
     threads: { type: 'string' },
+    'max-line-bytes': { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' }
   })
@@ -112,6 +124,7 @@ async function runVerify (args: string[]): Promise<number> {
   if (masters.length > 0 && certs.length === 0) throw new UsageError('--master needs --certs FILE: the certificate file of the epoch keys it signed (written by "audit-chain epochs")')
   if (keys.length === 0 && certs.length === 0) throw new UsageError('verify needs --key PUB: the public key the log was signed with (written by "audit-chain keygen"), or, for epoch keys, --master PUB and --certs FILE')
   const threads = values.threads === undefined ? undefined : threadCount(values.threads as string)
+  const maxLineBytes = values['max-line-bytes'] === undefined ? undefined : lineLimit(values['max-line-bytes'] as string)
   const json = values.json === true
   const progress = progressBar(process.stderr, !json && values.quiet !== true)
   let report
@@ -124,6 +137,7 @@ async function runVerify (args: string[]): Promise<number> {
       requireSeal: values['require-seal'] === true,
       ...(typeof values.state === 'string' ? { state: values.state } : {}),
       threads,
+      ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
       onProgress: progress.update
     })
   } finally {
@@ -156,7 +170,7 @@ function runHead (args: string[]): number {
     const certProblems: string[] = []
     for (const key of loadCerts(certPaths, masters, (f) => { certProblems.push(`${f.file}:${f.line ?? 0}: ${f.message}`) })) keyring.set(key.kid, key)
     // A head is only as good as the certificate of its key: say why one is not trusted.
-    for (const p of certProblems) process.stderr.write(`audit-chain: ${p}\n`)
+    for (const p of certProblems) process.stderr.write(`audit-chain: ${printable(p)}\n`)
   }
   const readings = headFilesOf(positionals[0]).map((file) => readHead(file, keyring))
   const ok = readings.every((r) => r.ok)
@@ -167,7 +181,7 @@ function runHead (args: string[]): number {
     // Only heads that passed go to stdout: a cron job must not ship one that failed.
     for (const r of readings) {
       if (r.ok) process.stdout.write(shippedLine(r))
-      else process.stderr.write(`audit-chain: ${r.file}: the head cannot be trusted: ${r.problem ?? 'unknown'}\n`)
+      else process.stderr.write(`audit-chain: ${printable(`${r.file}: the head cannot be trusted: ${r.problem ?? 'unknown'}`)}\n`)
     }
   }
   return ok ? EXIT_OK : EXIT_PROBLEMS
@@ -215,16 +229,17 @@ async function main (argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}"`)
     }
   } catch (err) {
+    // Messages name paths as given, and a path is untrusted text: escaped for the terminal.
     if (err instanceof UsageError) {
-      process.stderr.write(`audit-chain: ${err.message} (see "audit-chain --help")\n`)
+      process.stderr.write(`audit-chain: ${printable(err.message)} (see "audit-chain --help")\n`)
       return EXIT_CANNOT_RUN
     }
     if (err instanceof AuditChainError) {
-      process.stderr.write(`audit-chain: ${err.message}\n`)
+      process.stderr.write(`audit-chain: ${printable(err.message)}\n`)
       return EXIT_CANNOT_RUN
     }
     // Anything else is a bug of ours; still one line, never a stack trace for users.
-    process.stderr.write(`audit-chain: internal error: ${(err as Error)?.message ?? String(err)}\n`)
+    process.stderr.write(`audit-chain: internal error: ${printable((err as Error)?.message ?? String(err))}\n`)
     return EXIT_CANNOT_RUN
   }
 }

@@ -11,7 +11,7 @@ import type { VerifyKey } from '../format/keys.js'
 import { ChainState, type ChainRecord } from './chain-state.js'
 import type { HeadBook } from './heads.js'
 import type { InputGroup, InputSource } from './inputs.js'
-import { forEachLine, READ_CHUNK_BYTES, type InputLine } from './lines.js'
+import { DEFAULT_MAX_LINE_BYTES, forEachLine, READ_CHUNK_BYTES, type InputLine } from './lines.js'
 import { createOrderedChecker } from './ordered-check.js'
 import { checkLine, type CheckedLine } from './record-check.js'
 import type { ChainSummary, Finding } from './report.js'
@@ -104,7 +104,10 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
         nonRecordLines++
         reportHeld(torn.held, false)
         torn.reset()
-        emit({ kind: 'line-too-long', file, line: line.number, message: `the line is ${line.length} bytes long, more than the ${ctx.maxLineBytes}-byte limit; it was skipped unread (no record is that long, so it is not one the writer produced)` })
+        const why = ctx.maxLineBytes >= DEFAULT_MAX_LINE_BYTES
+          ? 'the writer never signs a line that long (it wraps a longer one, FORMAT.md §3.1), so it is not one the writer produced'
+          : `a record may be that long: raise the limit (--max-line-bytes, default ${DEFAULT_MAX_LINE_BYTES}) to check it`
+        emit({ kind: 'line-too-long', file, line: line.number, message: `the line is ${line.length} bytes long, more than the ${ctx.maxLineBytes}-byte limit; it was skipped unread: ${why}` })
         return
       }
       // FORMAT.md §1: a record line ends with `\n`, so a last line without one is torn even

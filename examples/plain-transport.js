@@ -2,17 +2,20 @@
 // hash-chained, signed record. Run: node examples/plain-transport.js
 import { join } from 'node:path'
 import pino from 'pino'
+import { auditChainTransport } from 'pino-audit-chain'
 import { demoPaths, ensureKeys } from './demo-setup.js'
 
 const paths = await ensureKeys(demoPaths())
 const destination = join(paths.logs, 'plain', 'audit.log')
 
-// In your app the target is the package name: target: 'pino-audit-chain'.
-const transport = pino.transport({
-  target: 'pino-audit-chain',
-  options: { destination, privateKeyPath: paths.privateKey }
-})
+// auditChainTransport() starts pino.transport({ target: 'pino-audit-chain', options })
+// after checking the options and the key in this thread, and adds what only this
+// thread can do: on SIGTERM/SIGINT (when the app has no handler of its own) it writes
+// every pending record and the seal before the process ends by the signal, and errors
+// from the worker keep their err.code ('PAC_…').
+const transport = auditChainTransport({ destination, privateKeyPath: paths.privateKey })
 const logger = pino(transport)
+transport.on('error', (err) => { console.error(`audit log failed (${err.code}): ${err.message}`); process.exit(1) })
 
 logger.info({ event: 'login', user: 'ada' }, 'user logged in')
 logger.warn({ event: 'permission_change', user: 'ada', role: 'admin' }, 'role granted')

@@ -1,11 +1,14 @@
 /**
  * pino-audit-chain: the default export is the pino transport, so that
- * `pino.transport({ target: 'pino-audit-chain', options })` works.
+ * `pino.transport({ target: 'pino-audit-chain', options })` works; apps start it with
+ * `auditChainTransport()`, which also seals the chain on SIGTERM/SIGINT and keeps
+ * errors' `code` (neither is possible from inside the worker).
  */
 import auditChainTransportWorker from './transport/worker.js'
 
 export default auditChainTransportWorker
-export { auditChainTransport, transportTarget } from './transport/spawn.js'
+export { auditChainTransport, transportTarget, type AuditChainTransportOptions } from './transport/spawn.js'
+export type { SealSignals } from './transport/signals.js'
 export { closeAuditTransport, type TransportStream } from './transport/close.js'
 export type { AuditTransportOptions, FsyncMode } from './transport/options.js'
 export { auditChainStage, stageTarget, type AuditStageStep } from './stage/step.js'

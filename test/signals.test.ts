@@ -91,7 +91,7 @@ for (const api of ['transport', 'audit'] as const) {
   test(`${api}: the app's own SIGTERM handler, added after the logger, logs and calls process.exit(0): its record is in the sealed log`, async (t) => {
     const box = sandbox()
     t.after(box.cleanup)
-    const run = await stopWith('SIGTERM', { api, destination: box.log, key: box.keyPath, count: 1000, appHandler: 'exit' })
+    const run = await stopWith('SIGTERM', { api, destination: box.log, key: box.keyPath, count: 1000, appHandler: 'exit', settle: true })
     assert.equal(run.code, 0, run.stderr)
     assert.equal(run.stderr, '', 'no PAC_CLOSED or other error')
     const lines = await assertSealed(box, box.log, 1003)
@@ -102,7 +102,7 @@ for (const api of ['transport', 'audit'] as const) {
 test('transport: an async app handler logs before and after awaiting, then exits: both records are in the sealed log', async (t) => {
   const box = sandbox()
   t.after(box.cleanup)
-  const run = await stopWith('SIGTERM', { api: 'transport', destination: box.log, key: box.keyPath, count: 1000, appHandler: 'async' })
+  const run = await stopWith('SIGTERM', { api: 'transport', destination: box.log, key: box.keyPath, count: 1000, appHandler: 'async', settle: true })
   assert.equal(run.code, 0, run.stderr)
   const lines = await assertSealed(box, box.log, 1004)
   assert.deepEqual(lines.slice(-3, -1).map((l) => l.msg), ['shutting down', 'shut down'])
@@ -111,7 +111,7 @@ test('transport: an async app handler logs before and after awaiting, then exits
 test('audit: an app handler that logs and lets the event loop end: the process exits 0, sealed', async (t) => {
   const box = sandbox()
   t.after(box.cleanup)
-  const run = await stopWith('SIGINT', { api: 'audit', destination: box.log, key: box.keyPath, count: 1000, appHandler: 'drain' })
+  const run = await stopWith('SIGINT', { api: 'audit', destination: box.log, key: box.keyPath, count: 1000, appHandler: 'drain', settle: true })
   assert.equal(run.code, 0, run.stderr)
   const lines = await assertSealed(box, box.log, 1003)
   assert.match(JSON.stringify(lines.at(-2)), /shutting down/)

@@ -30,8 +30,8 @@ interface WorkerMessage { code?: unknown, err?: unknown }
 
 /**
  * Restore codes on every error and warning `stream`'s worker sends, before
- * thread-stream passes it on: the stream's 'error' event, a failed `flush()`
- * callback, and `process.emitWarning` for warnings.
+ * thread-stream passes it on: to the stream's 'error' event (and to the `flush()`
+ * callbacks pending at that moment), and to `process.emitWarning` for warnings.
  */
 export function keepErrorCodes (stream: TransportStream): void {
   const worker = (stream as unknown as { worker?: NodeJS.EventEmitter }).worker

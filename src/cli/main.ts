@@ -231,7 +231,8 @@ async function main (argv: string[]): Promise<number> {
   } catch (err) {
     // Messages name paths as given, and a path is untrusted text: escaped for the terminal.
     if (err instanceof UsageError) {
-      process.stderr.write(`audit-chain: ${printable(err.message)} (see "audit-chain --help")\n`)
+      // parseArgs writes some messages on several lines; one line reads as well.
+      process.stderr.write(`audit-chain: ${printable(err.message.replace(/\n/g, ' '))} (see "audit-chain --help")\n`)
       return EXIT_CANNOT_RUN
     }
     if (err instanceof AuditChainError) {

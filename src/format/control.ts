@@ -14,11 +14,28 @@ export interface TornLine {
   sha256: string
 }
 
+/**
+ * What a starting writer found when it compared the log with its own signed head
+ * file (FORMAT.md §5.7): the log is shorter than the head says, ends in another
+ * record at the head's seq, continues another chain, or the head file is not one the
+ * writer signed. Carried by the writer's first record, so the verifier reports it.
+ */
+export interface Truncation {
+  reason: 'shorter' | 'differs' | 'other-chain' | 'head-invalid'
+  /** The head file's record; null when the head file is not valid. */
+  head: { chainId: string, seq: number, hash: string, time: string, kid: string } | null
+  /** The last record the writer found, or null when it found none. */
+  found: { chainId: string, seq: number, hash: string } | null
+  /** With `head-invalid`: what is wrong with the head file. */
+  detail?: string
+}
+
 export interface ChainOpenBody {
   event: 'chain.open'
   chainId: string
   kid: string
   torn: TornLine | null
+  truncated?: Truncation
 }
 
 export interface ChainResumeBody {
@@ -28,6 +45,7 @@ export interface ChainResumeBody {
   /** The last record the writer found and checked before continuing. */
   after: { seq: number, hash: string }
   torn: TornLine | null
+  truncated?: Truncation
 }
 
 export interface ChainCloseBody {
@@ -81,13 +99,22 @@ function writer (): { pid: number, hostname: string } {
  * continue, so each run starts a chain of its own, and its destination may hold
  * several such chains one after another (a verifier accepts that only for them).
  */
-export function chainOpenBody (chainId: string, kid: string, torn: TornLine | null, time = Date.now(), options: { pipeline?: boolean } = {}): string {
+export function chainOpenBody (chainId: string, kid: string, torn: TornLine | null, time = Date.now(), options: { pipeline?: boolean, truncated?: Truncation } = {}): string {
   const pipeline = options.pipeline === true ? { pipeline: true } : {}
-  return JSON.stringify({ level: LEVEL_INFO, time, event: 'chain.open', chainId, kid, torn, ...pipeline, ...writer(), msg: 'audit chain opened' })
+  const level = options.truncated !== undefined ? LEVEL_WARN : LEVEL_INFO
+  return JSON.stringify({ level, time, event: 'chain.open', chainId, kid, torn, ...pipeline, ...truncatedMember(options.truncated), ...writer(), msg: 'audit chain opened' })
 }
 
-export function chainResumeBody (chainId: string, kid: string, after: { seq: number, hash: string }, torn: TornLine | null, time = Date.now()): string {
-  return JSON.stringify({ level: LEVEL_INFO, time, event: 'chain.resume', chainId, kid, after, torn, ...writer(), msg: 'audit chain resumed' })
+export function chainResumeBody (chainId: string, kid: string, after: { seq: number, hash: string }, torn: TornLine | null, time = Date.now(), truncated?: Truncation): string {
+  const level = truncated !== undefined ? LEVEL_WARN : LEVEL_INFO
+  return JSON.stringify({ level, time, event: 'chain.resume', chainId, kid, after, torn, ...truncatedMember(truncated), ...writer(), msg: 'audit chain resumed' })
+}
+
+// Only present when there is something to say, so an ordinary open/resume keeps its bytes.
+function truncatedMember (truncated: Truncation | undefined): { truncated?: Truncation } {
+  if (truncated === undefined) return {}
+  const { reason, head, found, detail } = truncated
+  return { truncated: { reason, head, found, ...(detail !== undefined ? { detail } : {}) } }
 }
 
 /**

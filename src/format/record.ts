@@ -142,6 +142,26 @@ export function parseRecordLine (line: Buffer): ParsedRecord | MalformedRecord {
   return { ok: false, reason: 'layout', detail: 'the chain member is not preceded by "," or by the line\'s opening "{"' }
 }
 
+// Each invalid UTF-8 sequence becomes U+FFFD, so the test is JSON.parse of the bytes as
+// any reader of the log would see them: a complete line with a stray byte in a string
+// parses, and is not crash damage; a proper prefix never parses, whatever its bytes.
+const lenient = new TextDecoder('utf-8')
+
+/**
+ * True when `bytes` are one complete JSON value. Such a line is never torn (FORMAT.md
+ * §5.2, §7): a crash cuts a record line short, and a proper prefix of a JSON object
+ * never parses. The writer (which torn line it describes) and the verifier (which
+ * description it accepts) decide with this one test.
+ */
+export function isCompleteJson (bytes: Buffer): boolean {
+  try {
+    JSON.parse(lenient.decode(bytes))
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** The body text B recovered from a parsed line (for readers who want the producer's object). */
 export function bodyOf (line: Buffer, parsed: ParsedRecord): Buffer {
   if (parsed.bodyEnd < 0) return Buffer.from('{}')

@@ -1,22 +1,25 @@
 /**
  * Retention: which rotated files of this chain to delete (oldest first, never one in
  * the middle), and deleting them. The writer records each pass in a signed
- * `retention.prune` record before it deletes anything (worker.ts).
+ * `retention.prune` record before it deletes anything (worker.ts), and that record
+ * only ever says what the chain itself proves (chain-files.ts).
  */
-import { statSync, unlinkSync } from 'node:fs'
+import { unlinkSync } from 'node:fs'
 import { basename } from 'node:path'
+import type { KeyObject } from 'node:crypto'
 import type { PrunedFile } from '../format/control.js'
 import type { RetentionOptions } from './options.js'
-import { listRotated } from './rotation.js'
-import { readFileRange } from './tail.js'
+import { chainFiles, checkFileLinks } from './chain-files.js'
 
 export interface PruneFailure { file: string, code: string }
 
 export interface PrunePlan {
   /** Files to delete, oldest (lowest seq) first, with what the prune record says of them. */
   files: Array<{ path: string, pruned: PrunedFile }>
-  /** Rotated files that could not be read to decide. */
+  /** Rotated-looking files that could not be read, or not tied to this chain: never deleted. */
   failed: PruneFailure[]
+  /** Why each failed file was left, for the app's warning. */
+  reasons: string[]
 }
 
 function codeOf (err: unknown): string {
@@ -25,29 +28,31 @@ function codeOf (err: unknown): string {
 
 /**
  * The rotated files of chain `chainId` that retention removes now: beyond `maxFiles`
- * (the current file not counted), then any further ones last modified more than
- * `maxAgeMs` ago. Files are taken in seq order and the first one kept stops the
- * pass, so the chain that remains is always contiguous. Rotated files of other
- * chains in the directory are left alone: this chain cannot vouch for them.
+ * (the current file not counted), then any further ones closed more than `maxAgeMs`
+ * ago (by the signed time of the next file's first record, not the file's mtime,
+ * which anyone who can write the directory can set). Only files linked to the
+ * current file's first record count; the first one kept stops the pass, and so does
+ * one whose lines do not all check, so the chain that remains is always contiguous.
+ * Files of other chains in the directory are left alone.
  */
-export function planPrune (destination: string, chainId: string, retention: RetentionOptions, now = Date.now()): PrunePlan {
-  const ours: Array<{ path: string, pruned: PrunedFile, mtimeMs: number }> = []
-  const failed: PruneFailure[] = []
-  for (const path of listRotated(destination)) {
-    try {
-      const range = readFileRange(path)
-      if (range === undefined || range.chainId !== chainId) continue
-      ours.push({ path, mtimeMs: statSync(path).mtimeMs, pruned: { file: basename(path), firstSeq: range.firstSeq, lastSeq: range.lastSeq, lastHash: range.lastHash } })
-    } catch (err) {
-      failed.push({ file: basename(path), code: codeOf(err) })
-    }
-  }
-  ours.sort((a, b) => a.pruned.firstSeq - b.pruned.firstSeq)
-  const excess = retention.maxFiles === undefined ? 0 : Math.max(0, ours.length - retention.maxFiles)
+export function planPrune (destination: string, chainId: string, retention: RetentionOptions, keys: ReadonlyMap<string, KeyObject>, now = Date.now()): PrunePlan {
+  const { proven, unproven } = chainFiles(destination, chainId, keys)
+  const failed: PruneFailure[] = unproven.map((u) => ({ file: basename(u.path), code: u.code }))
+  const reasons = unproven.map((u) => `${basename(u.path)}: ${u.reason}`)
+  const excess = retention.maxFiles === undefined ? 0 : Math.max(0, proven.length - retention.maxFiles)
   const oldest = retention.maxAgeMs === undefined ? -Infinity : now - retention.maxAgeMs
-  let count = 0
-  while (count < ours.length && (count < excess || ours[count].mtimeMs < oldest)) count++
-  return { files: ours.slice(0, count).map(({ path, pruned }) => ({ path, pruned })), failed }
+  const files: PrunePlan['files'] = []
+  for (const [i, f] of proven.entries()) {
+    if (!(i < excess || (f.closedAt !== undefined && f.closedAt < oldest))) break
+    const fault = checkFileLinks(f)
+    if (fault !== undefined) {
+      failed.push({ file: basename(f.path), code: 'UNPROVEN' })
+      reasons.push(`${basename(f.path)}: ${fault}`)
+      break
+    }
+    files.push({ path: f.path, pruned: { file: basename(f.path), firstSeq: f.firstSeq, lastSeq: f.lastSeq, lastHash: f.lastHash } })
+  }
+  return { files, failed, reasons }
 }
 
 /** Delete the planned files; returns those that could not be deleted. */

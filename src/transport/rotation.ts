@@ -83,5 +83,5 @@ export function findResumePoint (destination: string, keys: ReadonlyMap<string, 
   if (rotated.kind !== 'existing') return { tail, previousFile: null, firstRecord: undefined }
   // Bytes after the last record of a closed file are not crash damage of ours: the
   // verifier reports them as malformed in that file; the new file starts clean.
-  return { tail: { ...rotated, torn: null, needsNewline: false }, previousFile: basename(newest), firstRecord: undefined }
+  return { tail: { ...rotated, torn: null, needsNewline: false, stray: 0 }, previousFile: basename(newest), firstRecord: undefined }
 }

@@ -19,6 +19,7 @@ import { ensureLogDirectory, openLogFile, type LogFile } from './file.js'
 import { acquireLock, type Lock } from './lock.js'
 import { resolveOptions, type AuditTransportOptions, type ResolvedOptions } from './options.js'
 import { findResumePoint, rotateAside } from './rotation.js'
+import { checkAgainstHead, truncationMessage } from './head-check.js'
 import { deleteFiles, planPrune } from './retention.js'
 import { loadSigner, ownPublicKeys, startingEpoch, type Signer } from './signer.js'
 
@@ -66,7 +67,11 @@ function startWriter (opts: ResolvedOptions, signer: Signer): Writer {
   const lock = acquireLock(opts.destination)
   try {
     // Read the tail before opening for append: what we find decides the first record.
-    const { tail, firstRecord } = findResumePoint(opts.destination, ownPublicKeys(signer))
+    const keys = ownPublicKeys(signer)
+    const { tail, firstRecord } = findResumePoint(opts.destination, keys)
+    // Compared with our own head before anything is written: a log cut while we were
+    // stopped must not be continued as if it were whole (FORMAT.md §5.7).
+    const truncated = checkAgainstHead(opts.headFile, tail, keys)
     const epoch = signer.kind === 'epochs' ? startingEpoch(signer.keys, tail, Date.now()) : undefined
     const key = epoch !== undefined ? signingKeyOfEpoch(epoch) : (signer as { key: SigningKey }).key
     const file = openLogFile(opts.destination, opts)
@@ -74,21 +79,28 @@ function startWriter (opts: ResolvedOptions, signer: Signer): Writer {
     let first: string
     if (tail.kind === 'existing') {
       chain = createChain(key, tail.chainId, tail.last)
-      first = chainResumeBody(tail.chainId, key.kid, { seq: tail.last.seq, hash: tail.last.hash }, tail.torn)
+      first = chainResumeBody(tail.chainId, key.kid, { seq: tail.last.seq, hash: tail.last.hash }, tail.torn, Date.now(), truncated)
     } else {
       const chainId = randomBytes(16).toString('hex')
       chain = createChain(key, chainId)
-      first = chainOpenBody(chainId, key.kid, tail.kind === 'fresh' ? tail.torn : null)
+      first = chainOpenBody(chainId, key.kid, tail.kind === 'fresh' ? tail.torn : null, Date.now(), { truncated })
     }
     const newline = tail.kind !== 'empty' && tail.needsNewline ? '\n' : ''
     const opened = { fileFirstSeq: firstRecord?.seq ?? chain.lastSeq + 1, fileOpenedAt: firstRecord?.time ?? Date.now() }
     file.write(newline + chain.append(first))
+    if (truncated !== undefined) warn(new AuditChainError('PAC_TRUNCATED', truncationMessage(truncated, opts.destination)))
+    if (tail.kind !== 'empty' && tail.stray > 0) {
+      warn(new AuditChainError('PAC_TAIL_INVALID', `${tail.stray} line(s) after the last record of ${opts.destination} are not audit records, and no crash explains them (a crash leaves at most one incomplete last line): they were added by someone else. They stay where they are, unexplained, and "audit-chain verify" reports them; the chain continues after them`))
+    }
     return { chain, file, lock, key, epoch, ...opened }
   } catch (err) {
     lock.release()
     throw err
   }
 }
+
+// Warnings reach the app as process warnings (thread-stream forwards this message).
+function warn (err: AuditChainError): void { parentPort?.postMessage({ code: 'WARNING', err }) }
 
 /**
  * Entry point called by pino (through thread-stream) in the worker thread.
@@ -98,6 +110,7 @@ export default async function auditChainTransport (options: AuditTransportOption
   const opts = resolveOptions(options)
   const signer = loadSigner(opts)
   const started = startWriter(opts, signer)
+  const ownKeys = ownPublicKeys(signer)
   const { chain, lock } = started
   const epochKeys = signer.kind === 'epochs' ? signer.keys : undefined
   // The key that signs now: with epoch keys it changes as epochs end (advanceEpochs).
@@ -125,7 +138,6 @@ export default async function auditChainTransport (options: AuditTransportOption
     failure ??= err
     if (!sink.destroyed) sink.destroy(err)
   }
-  const warn = (err: AuditChainError): void => { parentPort?.postMessage({ code: 'WARNING', err }) }
 
   // Work on the file itself (rotation, retention, continuing after the file was
   // replaced) runs one at a time, with every accepted record written and no new
@@ -208,7 +220,7 @@ export default async function auditChainTransport (options: AuditTransportOption
   const prune = async (): Promise<void> => {
     if (opts.retention === undefined) return
     await advanceEpochs()
-    const plan = planPrune(opts.destination, chain.chainId, opts.retention)
+    const plan = planPrune(opts.destination, chain.chainId, opts.retention, ownKeys)
     const failed = [...plan.failed]
     if (plan.files.length > 0) {
       file.write(chain.append(retentionPruneBody(chain.chainId, plan.files.map((f) => f.pruned), [])))
@@ -217,7 +229,8 @@ export default async function auditChainTransport (options: AuditTransportOption
     }
     if (failed.length > 0) {
       file.write(chain.append(retentionPruneBody(chain.chainId, [], failed)))
-      warn(new AuditChainError('PAC_RETENTION', `retention could not delete or read ${failed.map((f) => `${f.file} (${f.code})`).join(', ')} in ${dirname(opts.destination)}; recorded in a retention.prune record, and the transport goes on`))
+      const why = plan.reasons.length > 0 ? `; not provably part of this chain, so never deleted: ${plan.reasons.join('; ')}` : ''
+      warn(new AuditChainError('PAC_RETENTION', `retention could not delete or read ${failed.map((f) => `${f.file} (${f.code})`).join(', ')} in ${dirname(opts.destination)}${why}; recorded in a retention.prune record, and the transport goes on`))
     }
   }
 

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { TornLine } from '../format/control.js'
+import { isCompleteJson } from '../format/record.js'
 
 // The writer never sets aside more than 64 MiB (FORMAT.md §5.2), so a longer line can
 // never be explained.
@@ -27,21 +28,6 @@ export interface HeldLine {
   detail: string
   /** False for a final line with no `\n`. */
   terminated: boolean
-}
-
-// Each invalid UTF-8 sequence becomes U+FFFD, so the test is JSON.parse of the bytes as
-// any reader of the log would see them: a complete line with a stray byte in a string
-// parses, and is not crash damage; a proper prefix never parses, whatever its bytes.
-const lenient = new TextDecoder('utf-8')
-
-/** True when `bytes` are one complete JSON value (FORMAT.md §7: such a line is never torn). */
-export function isCompleteJson (bytes: Buffer): boolean {
-  try {
-    JSON.parse(lenient.decode(bytes))
-    return true
-  } catch {
-    return false
-  }
 }
 
 export class TornRegion {

@@ -157,7 +157,9 @@ export interface CreateAuditLoggerOptions {
    * Seal the chain when the process is told to stop: `true` for SIGTERM and SIGINT,
    * or a list of signals. On the signal the logger flushes, writes `chain.close` and
    * the head, then re-raises the signal so the process ends as it otherwise would.
-   * Off by default: an app with its own shutdown code should call `close()` there.
+   * On by default (`true`), and only when the app has no listener of its own for the
+   * signal: when it has, the logger stays open so the app's handler can still log,
+   * and its `process.exit()` or `close()` seals the chain. `false` turns it off.
    */
   handleSignals?: boolean | NodeJS.Signals[]
 }

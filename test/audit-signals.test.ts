@@ -33,7 +33,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   })
 }
 
-test('without handleSignals, SIGTERM ends the process unsealed (what the option is for)', async (t) => {
+test('with handleSignals: false, SIGTERM ends the process unsealed (what the option is for)', async (t) => {
   const run = await stopWith('SIGTERM', false)
   t.after(run.cleanup)
   assert.equal(run.signal, 'SIGTERM')

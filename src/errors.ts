@@ -33,6 +33,8 @@ export type AuditChainErrorCode =
   | 'PAC_INSECURE'
   /** The kernel file lock (fs-ext's flock) cannot be used on this platform or install. */
   | 'PAC_LOCK_UNAVAILABLE'
+  /** A producer line longer than a record may be: recorded as its size, SHA-256 and first 1 KiB only. */
+  | 'PAC_LINE_TOO_LONG'
 
 export class AuditChainError extends Error {
   readonly code: AuditChainErrorCode

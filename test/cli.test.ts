@@ -70,7 +70,7 @@ test('verify --json prints exactly one report with the documented shape', (t) =>
   assert.equal(r.code, 1)
   assert.equal(r.stderr, '')
   const report = JSON.parse(r.stdout)
-  assert.deepEqual(Object.keys(report), ['ok', 'problems', 'warnings', 'chains', 'records', 'files', 'durationMs'])
+  assert.deepEqual(Object.keys(report), ['ok', 'problems', 'warnings', 'omitted', 'chains', 'records', 'files', 'durationMs'])
   assert.equal(report.ok, false)
   assert.deepEqual(report.problems, [{ kind: 'missing', severity: 'problem', file: w.path, line: 3, seq: 2, message: report.problems[0].message }])
   assert.equal(typeof report.problems[0].message, 'string')

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { MAX_BODY_BYTES, OVERSIZE_HEAD_BYTES } from './limits.js'
+import { AuditChainError } from '../errors.js'
 
 /** Control events only the transport may write; a producer line carrying one is wrapped. */
 export const CONTROL_EVENTS: ReadonlySet<string> = new Set([
@@ -31,6 +32,11 @@ export interface OversizeLine {
 
 /** Told when a line is wrapped for size, so the writer can warn the app: the line's content is not in the log. */
 export type OnOversize = (line: OversizeLine) => void
+
+/** The app's warning for a line wrapped for size, written once for the file transport and the stage. */
+export function oversizeWarning (o: OversizeLine, where: string): AuditChainError {
+  return new AuditChainError('PAC_LINE_TOO_LONG', `a log line of ${o.bytes} bytes is longer than a record may be (${MAX_BODY_BYTES} bytes, FORMAT.md §3.1); it was recorded in ${where} as its size, SHA-256 (${o.sha256}) and first 1 KiB only: log large data elsewhere and audit its hash`)
+}
 
 // A string of at most this many UTF-16 code units is at most MAX_BODY_BYTES in UTF-8
 // (3 bytes per unit at most), so the hot path decides with one comparison.

@@ -8,9 +8,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Writable, type Duplex, type Readable } from 'node:stream'
+import { parentPort } from 'node:worker_threads'
 import build from 'pino-abstract-transport'
 import { AuditChainError } from '../errors.js'
-import { bodyFromLine } from '../format/body.js'
+import { bodyFromLine, oversizeWarning, type OversizeLine } from '../format/body.js'
 import { chainCloseBody, chainOpenBody } from '../format/control.js'
 import { signHead, writeHeadFile } from '../format/head.js'
 import { createChain } from '../transport/chain.js'
@@ -74,6 +75,8 @@ export default async function auditChainStage (options: AuditStageOptions): Prom
     failure ??= err
     if (!sink.destroyed) sink.destroy(err)
   }
+  // As the file transport: the app is told when a line's content is not in the chain.
+  const onOversize = (o: OversizeLine): void => { parentPort?.postMessage({ code: 'WARNING', err: oversizeWarning(o, 'the pipeline stage\'s output') }) }
 
   // signers > 1: sign in a pool of threads; the queue emits the lines back in seq order.
   let pool: SignPool | undefined
@@ -92,7 +95,7 @@ export default async function auditChainStage (options: AuditStageOptions): Prom
     try {
       let text = ''
       for (const { chunk } of chunks) {
-        const body = bodyFromLine(chunk as string)
+        const body = bodyFromLine(chunk as string, Date.now, onOversize)
         if (body === undefined) continue
         if (signing !== undefined) signing.add(chain.prepare(body))
         else text += chain.append(body)

@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads'
 import { randomBytes } from 'node:crypto'
 import build from 'pino-abstract-transport'
 import { AuditChainError } from '../errors.js'
-import { bodyAndTime, bodyFromLine, wrapLine } from '../format/body.js'
+import { bodyAndTime, bodyFromLine, oversizeWarning, wrapLine, type OversizeLine } from '../format/body.js'
 import { chainCloseBody, chainOpenBody, chainResumeBody, epochCloseBody, fileOpenBody, retentionPruneBody } from '../format/control.js'
 import { signHead, writeHeadFile } from '../format/head.js'
 import type { SigningKey } from '../format/keys.js'
@@ -111,6 +111,7 @@ export default async function auditChainTransport (options: AuditTransportOption
   const signer = loadSigner(opts)
   const started = startWriter(opts, signer)
   const ownKeys = ownPublicKeys(signer)
+  const onOversize = (o: OversizeLine): void => { warn(oversizeWarning(o, opts.destination)) }
   const { chain, lock } = started
   const epochKeys = signer.kind === 'epochs' ? signer.keys : undefined
   // The key that signs now: with epoch keys it changes as epochs end (advanceEpochs).
@@ -347,18 +348,18 @@ export default async function auditChainTransport (options: AuditTransportOption
         const line = chunks[next].chunk as string
         let body: string | undefined
         if (epoch === undefined) {
-          body = bodyFromLine(line)
+          body = bodyFromLine(line, Date.now, onOversize)
         } else {
           const now = Date.now()
           lastLineAt = now
-          const read = bodyAndTime(line)
+          const read = bodyAndTime(line, Date.now, onOversize)
           const time = read?.time
           const verdict = epochVerdict(time, now)
           if (verdict === 'advance') {
             epochEnded = time !== undefined && time >= epoch.notAfter ? Math.min(time, now) : now
             break
           }
-          body = verdict === 'wrap' ? wrapLine(line, 'outside-epoch', now) : read?.body
+          body = verdict === 'wrap' ? wrapLine(line, 'outside-epoch', now, onOversize) : read?.body
         }
         next++
         if (body === undefined) continue

@@ -256,3 +256,33 @@ test('a log file with no record at all is not continued', async (t) => {
   assert.notEqual(run.code, 0)
   assert.match(run.stderr, /PAC_TAIL_INVALID: .* holds no audit record, only 3 other line\(s\): it is not a log this transport wrote/)
 })
+
+test('kill -9 again and again with rotation and maxFiles: the on-host head and the heads shipped after each run stay satisfied', async (t) => {
+  const box = sandbox()
+  t.after(box.cleanup)
+  const options = { rotation: { size: '8KB' }, retention: { maxFiles: 2 }, headIntervalMs: 50 }
+  const shipped = join(box.dir, 'heads.jsonl')
+  for (let round = 0; round < 5; round++) {
+    const app = startApp({ destination: box.log, key: box.keyPath, count: 5_000_000, after: 'return', pace: 100, options })
+    await app.message((m) => m.logging === true)
+    // Once this run's writer has refreshed the head, long enough for rotations, prunes
+    // and more head refreshes to happen while it runs.
+    const headBefore = existsSync(`${box.log}.head.json`) ? readFileSync(`${box.log}.head.json`, 'utf8') : ''
+    for (let i = 0; i < 500 && (!existsSync(`${box.log}.head.json`) || readFileSync(`${box.log}.head.json`, 'utf8') === headBefore); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100 + round * 60))
+    app.child.kill('SIGKILL')
+    const exit = await app.exit
+    assert.equal(exit.signal, 'SIGKILL', exit.stderr)
+    // The README's recipe: copy the head off the host after each run.
+    appendFileSync(shipped, readFileSync(`${box.log}.head.json`, 'utf8'))
+  }
+  await log(box, 10, options)
+  appendFileSync(shipped, readFileSync(`${box.log}.head.json`, 'utf8'))
+  const dir = join(box.dir, 'logs')
+  assert.ok(readRecords(box.log).concat(...rotatedFiles(box).map(readRecords)).some((r) => r.event === 'retention.prune'), 'retention pruned files')
+  assert.deepEqual(readRecords(box.log).filter((r) => r.truncated !== undefined), [])
+  const report = await verify([dir], { keys: [box.pubPath], heads: [shipped, `${box.log}.head.json`], requireSeal: true })
+  assert.equal(report.ok, true, JSON.stringify(report.problems.slice(0, 3)))
+})

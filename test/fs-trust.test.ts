@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { auditChainTransport } from '../src/transport/spawn.js'
 import { hasCode } from '../src/errors.js'
@@ -43,29 +43,36 @@ function sharedLogDir (box: Sandbox): { dir: string, log: string, victim: string
   return { dir, log: join(dir, 'audit.log'), victim }
 }
 
-test('a symlink planted at the head file\'s temporary name (the old predictable one) or at the head file itself is never written through', async (t) => {
+test('a symlink planted at the head file\'s temporary name (the old predictable one) is never written through; one at the head file itself is refused', async (t) => {
   const why = nobodyUnavailable()
   if (why !== undefined) { t.skip(why); return }
   const box = sandbox()
   t.after(box.cleanup)
   const { dir, log, victim } = sharedLogDir(box)
   const head = `${log}.head.json`
-  // At the head path itself: rename(2) must replace the link, not write through it.
-  asNobody('ln', '-s', victim, head)
   const app = startApp({ destination: log, key: box.keyPath, count: 10, after: 'hang', options: { headIntervalMs: 50 } })
   t.after(() => app.child.kill('SIGKILL'))
   // The name the head's temporary file used to have, for this very process: planted
   // before the first head is written (a local user can watch for new pids).
   asNobody('ln', '-s', victim, join(dir, `.audit.log.head.json.${app.child.pid}.tmp`))
   await app.message((m) => m.flushed === true)
-  for (let i = 0; i < 100 && !lstatSync(head).isFile(); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  for (let i = 0; i < 100 && !existsSync(head); i++) await new Promise((resolve) => setTimeout(resolve, 20))
   app.child.kill('SIGTERM')
   await app.exit
-  assert.equal(readFileSync(victim, 'utf8'), PRECIOUS, 'the file the links point to is untouched')
-  assert.ok(lstatSync(head).isFile(), 'the head file is now a regular file, not the link')
+  assert.equal(readFileSync(victim, 'utf8'), PRECIOUS, 'the file the link points to is untouched')
+  assert.ok(lstatSync(head).isFile(), 'the head file is a regular file')
   assert.equal(JSON.parse(readFileSync(head, 'utf8')).chainId, readRecords(log)[0].chainId)
   assert.equal(statSync(head).uid, 0, 'and it is the writer\'s own')
   assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp') && !n.includes(String(app.child.pid))), [], 'no temporary file left behind')
+  // At the head path itself: refused at start, like a link at the log's or lock's name.
+  unlinkSync(head)
+  asNobody('ln', '-s', victim, head)
+  for (const target of ['caller', 'package']) {
+    const run = await runApp({ destination: log, key: box.keyPath, count: 5, after: 'return', target })
+    assert.notEqual(run.code, 0, `${target}: the app must not start`)
+    assert.match(run.stderr, /PAC_INSECURE: the head file .*audit\.log\.head\.json is a symbolic link, which the writer never follows: remove the link/, target)
+  }
+  assert.equal(readFileSync(victim, 'utf8'), PRECIOUS, 'the file the link points to is still untouched')
 })
 
 test('a symlinked destination is refused (PAC_INSECURE) and the file it points to is untouched, in the caller and in the worker', async (t) => {

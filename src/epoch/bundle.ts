@@ -9,11 +9,9 @@
  * Not part of the record format: only the writer reads it. Epoch public data stays
  * after erasure, so a restarted writer can still check records signed with an erased key.
  */
-import { closeSync, constants, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
-import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
+import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { AuditChainError } from '../errors.js'
-import { openNoFollow } from '../transport/safe-fs.js'
+import { replaceFile } from '../transport/safe-fs.js'
 import { keyIdOf, readPrivateFile, rawPublicKey, type SigningKey } from '../format/keys.js'
 import { kidOfRawHex } from '../format/epoch.js'
 
@@ -107,22 +105,9 @@ export function eraseThrough (b: EpochBundle, epoch: number): void {
  * the bundle can receive the keys or redirect the write.
  */
 export function writeBundleFile (path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`)
-  let created = false
   try {
-    const fd = openNoFollow(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600, 'temporary bundle file')
-    created = true
-    try {
-      writeSync(fd, text)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(tmp, path)
-    const dir = openSync(dirname(path), 'r')
-    try { fsyncSync(dir) } finally { closeSync(dir) }
+    replaceFile(path, text, 0o600, 'bundle file')
   } catch (err) {
-    if (created) { try { unlinkSync(tmp) } catch {} }
     throw new AuditChainError('PAC_EPOCH', `cannot rewrite the epoch key bundle ${path} to erase an ended epoch's key (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
   }
 }

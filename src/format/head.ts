@@ -2,11 +2,9 @@
  * The head (anchor) file (FORMAT.md §6): a small signed JSON document naming the
  * last record of a chain, replaced atomically so a reader never sees half of one.
  */
-import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
-import { dirname, basename, join } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { closeSync, constants, readFileSync } from 'node:fs'
 import { AuditChainError } from '../errors.js'
-import { openNoFollow } from '../transport/safe-fs.js'
+import { openNoFollow, replaceFile } from '../transport/safe-fs.js'
 import { signBytes, verifyBytes, type SigningKey, type VerifyKey } from './keys.js'
 
 export interface ChainHead {
@@ -78,29 +76,12 @@ const HEAD_FILE_MODE = 0o640
  * than writing through it.
  */
 export function writeHeadFile (path: string, head: ChainHead): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`)
-  let created = false
   try {
-    const fd = openNoFollow(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, HEAD_FILE_MODE, 'temporary head file')
-    created = true
-    try {
-      writeSync(fd, headText(head))
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(tmp, path)
+    replaceFile(path, headText(head), HEAD_FILE_MODE, 'head file')
   } catch (err) {
-    if (created) { try { unlinkSync(tmp) } catch {} }
     if (err instanceof AuditChainError) throw err
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
     throw new AuditChainError('PAC_DESTINATION', `cannot write the head file ${path} (${code})${code === 'ENOENT' ? ': its directory is gone' : ''}`, { cause: err })
-  }
-  try {
-    const dir = openSync(dirname(path), 'r')
-    try { fsyncSync(dir) } finally { closeSync(dir) }
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
   }
 }
 

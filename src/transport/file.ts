@@ -53,6 +53,13 @@ export function ensureLogDirectory (path: string, mkdir: boolean): void {
   assertOwnedRegularFile(`${path}.lock`, 'lock file')
 }
 
+/** The head file's place, checked like the log's: its directory (when it has its own) and the file itself. */
+export function assertHeadLocation (headFile: string | undefined, destination: string): void {
+  if (headFile === undefined) return
+  if (dirname(headFile) !== dirname(destination)) assertSafeDirectory(dirname(headFile), 'head file directory')
+  assertOwnedRegularFile(headFile, 'head file')
+}
+
 export function openLogFile (path: string, opts: { fsync: FsyncMode }): LogFile {
   let fd: number
   try {

@@ -7,6 +7,7 @@
  * smooth it over: its first record says what is missing, signed, for verify to report.
  */
 import type { KeyObject } from 'node:crypto'
+import { hasCode } from '../errors.js'
 import { checkHead, readHeadFile } from '../format/head.js'
 import { verifyKeyFromPublicKey, type VerifyKey } from '../format/keys.js'
 import type { Truncation } from '../format/control.js'
@@ -21,6 +22,8 @@ export function checkAgainstHead (headFile: string | undefined, tail: ChainTail,
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') return undefined
+    // A symlink or another user's file at the head's name: refused with how to fix it, like the log's own.
+    if (hasCode(err, 'PAC_INSECURE')) throw err
     return { reason: 'head-invalid', head: null, found: foundOf(tail), detail: `the head file ${headFile} cannot be read (${code ?? (err as Error).message})` }
   }
   const verifyKeys = new Map<string, VerifyKey>([...keys].map(([kid, key]) => [kid, verifyKeyFromPublicKey(key, 'writer')]))

@@ -8,8 +8,9 @@
  * Only the destination's own directory is checked, not its ancestors: /var/log or
  * /tmp above it are the administrator's to secure.
  */
-import { constants, fstatSync, lstatSync, mkdirSync, openSync, closeSync, statSync, statfsSync, type Stats } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { constants, fchmodSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, closeSync, renameSync, statSync, statfsSync, unlinkSync, writeSync, type Stats } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { AuditChainError } from '../errors.js'
 
 // Kernel pseudo-filesystems (linux/magic.h): no file created there holds data, and
@@ -172,4 +173,39 @@ export function openNoFollow (path: string, flags: number, mode = 0o640, what = 
     throw refused
   }
   return fd
+}
+
+/**
+ * Atomically replace `path` with `text`: write a temporary file beside it, fsync,
+ * rename over `path`, fsync the directory (so the rename survives a power cut). The
+ * temporary name is unpredictable and created with O_EXCL|O_NOFOLLOW, so nothing
+ * planted beside the file can receive what is written or redirect the write. Throws
+ * the underlying error (or an AuditChainError refusal) for the caller to word; the
+ * temporary file is removed on failure.
+ */
+export function replaceFile (path: string, text: string, mode: number, what = 'file'): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`)
+  let created = false
+  try {
+    const fd = openNoFollow(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode, `temporary ${what}`)
+    created = true
+    try {
+      // The umask filters O_CREAT's mode.
+      fchmodSync(fd, mode)
+      writeSync(fd, text)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, path)
+  } catch (err) {
+    if (created) { try { unlinkSync(tmp) } catch {} }
+    throw err
+  }
+  try {
+    const dir = openSync(dirname(path), 'r')
+    try { fsyncSync(dir) } finally { closeSync(dir) }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+  }
 }

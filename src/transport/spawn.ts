@@ -8,7 +8,7 @@ import pino from 'pino'
 import { AuditChainError } from '../errors.js'
 import { closeAuditTransport } from './close.js'
 import { assertUnlocked } from './lock.js'
-import { ensureLogDirectory } from './file.js'
+import { assertHeadLocation, ensureLogDirectory } from './file.js'
 import { resolveOptions, type AuditTransportOptions } from './options.js'
 import { findResumePoint } from './rotation.js'
 import { isSealSignals, sealOnSignals, type SealSignals } from './signals.js'
@@ -53,6 +53,7 @@ export function auditChainTransport (callerOptions: AuditChainTransportOptions):
   const opts = resolveOptions(options)
   const signer = loadSigner(opts)
   ensureLogDirectory(opts.destination, opts.mkdir)
+  assertHeadLocation(opts.headFile, opts.destination)
   assertUnlocked(opts.destination)
   const { tail } = findResumePoint(opts.destination, ownPublicKeys(signer))
   if (signer.kind === 'epochs') startingEpoch(signer.keys, tail, Date.now())

@@ -15,7 +15,7 @@ import type { SigningKey } from '../format/keys.js'
 import { eraseBefore, nextEpoch, rescan, signingKeyOfEpoch, type EpochKeys, type HostEpoch } from '../epoch/epoch-keys.js'
 import { createChain, type Chain } from './chain.js'
 import { createSignPool, createSigningQueue, type SignPool, type SigningQueue } from './sign-pool.js'
-import { ensureLogDirectory, openLogFile, type LogFile } from './file.js'
+import { assertHeadLocation, ensureLogDirectory, openLogFile, type LogFile } from './file.js'
 import { acquireLock, type Lock } from './lock.js'
 import { resolveOptions, type AuditTransportOptions, type ResolvedOptions } from './options.js'
 import { findResumePoint, rotateAside } from './rotation.js'
@@ -64,6 +64,7 @@ interface Writer {
 /** Take the lock, inspect the file, and write the chain.open or chain.resume record. */
 function startWriter (opts: ResolvedOptions, signer: Signer): Writer {
   ensureLogDirectory(opts.destination, opts.mkdir)
+  assertHeadLocation(opts.headFile, opts.destination)
   const lock = acquireLock(opts.destination)
   try {
     // Read the tail before opening for append: what we find decides the first record.

@@ -13,9 +13,10 @@
  * written atomically (temporary file, fsync, rename, fsync of the directory), mode
  * 0600: it is the verifier's own trust anchor, nobody else's to read or write.
  */
-import { accessSync, closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { AuditChainError } from '../errors.js'
+import { replaceFile } from '../transport/safe-fs.js'
 import { pruneConflictMessage, removedByRetention, type HeadBook, type RememberedWatch } from './heads.js'
 import type { ChainSummary, Finding, StateOutcome } from './report.js'
 
@@ -106,27 +107,10 @@ function codeOf (err: unknown): string {
  * written, src/format/head.ts).
  */
 function writeAtomically (path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`)
   try {
-    const fd = openSync(tmp, 'w', STATE_FILE_MODE)
-    try {
-      // A temporary file left by a crashed run keeps its mode through open(): set it.
-      fchmodSync(fd, STATE_FILE_MODE)
-      writeFileSync(fd, text)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(tmp, path)
+    replaceFile(path, text, STATE_FILE_MODE, 'state file')
   } catch (err) {
-    rmSync(tmp, { force: true })
-    throw new AuditChainError('PAC_STATE', `state file ${path} cannot be written (${codeOf(err)}); it was left as it was`)
-  }
-  try {
-    const dir = openSync(dirname(path), 'r')
-    try { fsyncSync(dir) } finally { closeSync(dir) }
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+    throw new AuditChainError('PAC_STATE', `state file ${path} cannot be written (${err instanceof AuditChainError ? err.message : codeOf(err)}); it was left as it was`)
   }
 }
 

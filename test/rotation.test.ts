@@ -302,8 +302,9 @@ test('bad rotation and retention options fail in the caller\'s thread, naming th
 test('a file that cannot be renamed is not rotated: records go on into it, the app gets a PAC_ROTATION warning', async (t) => {
   const box = sandbox()
   t.after(box.cleanup)
-  // A 232-character name is legal, and so are its head file's temporary name (+23 at
-  // most); with the rotation suffix (+27) it is longer than 255: ENAMETOOLONG.
+  // A 232-character name is legal, and so is its head file's temporary name (its stem
+  // is cut to 200 characters); with the rotation suffix (+27) it is longer than 255:
+  // ENAMETOOLONG.
   const destination = join(box.dir, 'logs', `${'a'.repeat(228)}.log`)
   const warnings: Error[] = []
   const onWarning = (w: Error): void => { warnings.push(w) }

@@ -27,6 +27,10 @@ const PSEUDO_FILESYSTEMS = new Map<number, string>([
   [0x1cd1, 'devpts']
 ])
 
+// A temporary file's name: at most this much of the file's own name, then 22
+// characters of dot, random suffix and `.tmp`: 222, under every filesystem's 255.
+const TMP_STEM_CHARS = 200
+
 // The sticky bit (inode(7)); node:fs constants do not export it.
 const S_ISVTX = 0o1000
 
@@ -184,7 +188,8 @@ export function openNoFollow (path: string, flags: number, mode = 0o640, what = 
  * temporary file is removed on failure.
  */
 export function replaceFile (path: string, text: string, mode: number, what = 'file'): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`)
+  // The stem is cut so that a long (but legal) name still leaves room for the suffix.
+  const tmp = join(dirname(path), `.${basename(path).slice(0, TMP_STEM_CHARS)}.${randomBytes(8).toString('hex')}.tmp`)
   let created = false
   try {
     const fd = openNoFollow(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode, `temporary ${what}`)

@@ -3,13 +3,13 @@
  * from the worker thread, so that when a batch's write returns its records are in
  * the kernel and a later head/flush can name them. fsync follows the FsyncMode.
  */
-import { fchmodSync, fstatSync, statSync, fsync, fsyncSync, writeSync, constants } from 'node:fs'
+import { fchmodSync, fstatSync, fsync, fsyncSync, writeSync, constants } from 'node:fs'
 import { dirname } from 'node:path'
 import { once } from 'node:events'
 import sonicBoom from 'sonic-boom'
 import { AuditChainError } from '../errors.js'
 import type { FsyncMode } from './options.js'
-import { assertOwnedRegularFile, assertSafeDirectory, makeDirectory, openNoFollow } from './safe-fs.js'
+import { assertOwnedRegularFile, assertSafeDirectory, makeDirectory, openNoFollow, stillAtPath } from './safe-fs.js'
 
 export interface LogFile {
   readonly path: string
@@ -112,15 +112,7 @@ export function openLogFile (path: string, opts: { fsync: FsyncMode }): LogFile 
       if (failure !== undefined) throw failure
     },
     sync: syncNow,
-    stillInPlace () {
-      try {
-        const atPath = statSync(path)
-        const open = fstatSync(fd)
-        return atPath.ino === open.ino && atPath.dev === open.dev
-      } catch {
-        return false
-      }
-    },
+    stillInPlace: () => stillAtPath(fd, path),
     async close () {
       if (interval !== undefined) clearInterval(interval)
       if (failure === undefined) {

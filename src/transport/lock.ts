@@ -22,11 +22,11 @@
  * becomes a lock on the server whose release after a client crash depends on the
  * server's lease: keep the log on a local filesystem.
  */
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, constants, ftruncateSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { hostname } from 'node:os'
 import { AuditChainError } from '../errors.js'
-import { openNoFollow } from './safe-fs.js'
+import { openNoFollow, stillAtPath } from './safe-fs.js'
 
 export interface LockOwner {
   pid: number
@@ -102,17 +102,6 @@ function lockedError (logFile: string, lockPath: string): AuditChainError {
 function openFailed (lockPath: string, err: unknown): unknown {
   if (err instanceof AuditChainError) return err
   return new AuditChainError('PAC_DESTINATION', `cannot create lock file ${lockPath} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
-}
-
-/** True while `fd` is still the file the path names (not unlinked or replaced). */
-function stillAtPath (fd: number, path: string): boolean {
-  try {
-    const atPath = lstatSync(path)
-    const open = fstatSync(fd)
-    return atPath.ino === open.ino && atPath.dev === open.dev
-  } catch {
-    return false
-  }
 }
 
 /**

@@ -214,3 +214,14 @@ export function replaceFile (path: string, text: string, mode: number, what = 'f
     // Some filesystems refuse fsync on a directory; the rename is still atomic.
   }
 }
+
+/** True while `fd` is still the file `path` names (not unlinked, moved, or replaced by another file or a link). */
+export function stillAtPath (fd: number, path: string): boolean {
+  try {
+    const atPath = lstatSync(path)
+    const open = fstatSync(fd)
+    return atPath.ino === open.ino && atPath.dev === open.dev
+  } catch {
+    return false
+  }
+}

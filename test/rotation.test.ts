@@ -106,10 +106,15 @@ test('rotation by time: a file is rotated once its first record is older than th
     logger.info({ i, event: 'tick' }, 'tick')
     await sleep(100)
   }
-  await sleep(1500)
-  const rotated = chainFiles(box).length
-  assert.ok(rotated >= 4, `${rotated} files after ~4 s at a 1 s interval`)
+  // Once the last busy file's time is up it is rotated, leaving a file with only its
+  // file.open. (Waited for, not slept for: a loaded machine may fire timers late.)
+  for (let waited = 0; waited < 15_000 && readRecords(box.log).map((r) => r.event).join() !== 'file.open'; waited += 100) await sleep(100)
   assert.deepEqual(readRecords(box.log).map((r) => r.event), ['file.open'])
+  const rotated = chainFiles(box).length
+  assert.ok(rotated >= 2, `${rotated} files after ~2.6 s of records at a 1 s interval`)
+  // None was rotated early: each file began at least an interval before the next one.
+  const starts = chainFiles(box).map((f) => readRecords(f)[0].time as number)
+  for (let i = 1; i < starts.length; i++) assert.ok(starts[i] - starts[i - 1] >= 1000 - 5, `file ${i} began ${starts[i] - starts[i - 1]} ms after file ${i - 1}`)
   // Idle for 2.5 intervals: the file holding only its file.open is not rotated.
   await sleep(2500)
   assert.equal(chainFiles(box).length, rotated)

@@ -5,13 +5,14 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import pino from 'pino'
 import { auditChainStage, stageTarget } from '../src/stage/step.js'
 import { closeAuditTransport } from '../src/transport/close.js'
+import { transportTarget } from '../src/transport/spawn.js'
 import { hasCode } from '../src/errors.js'
 import { readRecords, runInstalledApp, sandbox, ROOT, type Sandbox } from './helpers.js'
 
@@ -255,4 +256,22 @@ test('three runs of the stage appending to one destination are three chains, ver
   const copied = await verifyStdin(tampered, box)
   assert.equal(copied.code, 1)
   assert.deepEqual(copied.report.problems.map((p: { kind: string, line: number }) => `${p.kind}@${p.line}`), ['inserted@6'])
+})
+
+test('the file transport as the last step of a pino pipeline is refused with an error that points to the stage, and leaves no lock', async (t) => {
+  const box = sandbox()
+  t.after(box.cleanup)
+  const transport = pino.transport({
+    pipeline: [
+      { target: join(ROOT, 'test/fixtures/upper-transform.mjs') },
+      { target: transportTarget, options: { destination: box.log, privateKeyPath: box.keyPath } }
+    ]
+  })
+  pino(transport).info('never signed')
+  const keepAlive = setTimeout(() => {}, 10_000)
+  const [err] = await once(transport, 'error') as [Error]
+  clearTimeout(keepAlive)
+  assert.match(err.message, /^PAC_BAD_OPTION: the file transport \(target "pino-audit-chain"\) cannot be a step of a pino pipeline\. .*pino-audit-chain\/stage/)
+  for (let i = 0; i < 100 && existsSync(`${box.log}.lock`); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.equal(existsSync(`${box.log}.lock`), false, 'the lock is released')
 })

@@ -525,7 +525,13 @@ export default async function auditChainTransport (options: AuditTransportOption
       closing.then(() => { done(err) }, (sealErr: Error) => { done(err ?? sealErr) })
     }
   })
+  // In a pino pipeline, pino's worker pipes the step before into this stream; the file
+  // transport is written to by thread-stream only (its flush, seal and unlock hang off
+  // that), and piped into it would lose records silently. Refuse the place at once.
+  stream.once('pipe', () => { fail(new AuditChainError('PAC_BAD_OPTION', PIPELINE_REFUSED)) })
   return stream as unknown as NodeJS.WritableStream
 }
+
+const PIPELINE_REFUSED = 'the file transport (target "pino-audit-chain") cannot be a step of a pino pipeline. To sign lines inside a pipeline, put the stage there instead: pipeline: [..., { target: "pino-audit-chain/stage", options }, { target: "pino/file", options: { destination } }] (README: "Signed lines into any pino destination"); or give "pino-audit-chain" as a target of its own'
 
 export { AuditChainError }

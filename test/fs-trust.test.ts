@@ -167,7 +167,16 @@ test('a destination or a keygen --out under /proc fails at once with a clear err
     assert.notEqual(run.code, 0)
     assert.match(run.stderr, /PAC_DESTINATION: the (directory of the log file|log directory) \/proc\/(pac-test|self) is on proc, a kernel pseudo-filesystem/)
   }
-  // Not a regular file: a device is refused, not written to.
+  // Not a regular file: a device is refused, not written to, and the message says how
+  // to sign lines for a stream (issue 13, item 9: /dev/stdout typed out of habit).
   assert.throws(() => auditChainTransport({ destination: '/dev/null', privateKeyPath: box.keyPath }), (err: Error) =>
-    hasCode(err, 'PAC_DESTINATION') && err.message.includes('/dev/null is a character device, not a regular file'))
+    hasCode(err, 'PAC_DESTINATION') && err.message.includes('destination /dev/null is a terminal or device') && err.message.includes('pino-audit-chain/stage'))
+  for (const destination of ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']) {
+    for (const target of ['caller', 'package']) {
+      const run = await runApp({ destination, key: box.keyPath, count: 1, after: 'return', target })
+      assert.notEqual(run.code, 0, `${destination} (${target})`)
+      assert.match(run.stderr, /PAC_DESTINATION: destination \S+ is (a pipe|a terminal or device|a device path): the file transport keeps a chain in a regular file .*pino-audit-chain\/stage/, `${destination} (${target})`)
+    }
+  }
+  assert.equal(existsSync('/dev/stdout.lock'), false, 'no lock file left beside it')
 })

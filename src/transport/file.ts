@@ -3,7 +3,7 @@
  * from the worker thread, so that when a batch's write returns its records are in
  * the kernel and a later head/flush can name them. fsync follows the FsyncMode.
  */
-import { fchmodSync, fstatSync, fsync, fsyncSync, writeSync, constants } from 'node:fs'
+import { fchmodSync, fstatSync, fsync, fsyncSync, statSync, writeSync, constants } from 'node:fs'
 import { dirname } from 'node:path'
 import { once } from 'node:events'
 import sonicBoom from 'sonic-boom'
@@ -40,6 +40,7 @@ const { SonicBoom } = sonicBoom as unknown as typeof import('sonic-boom')
  */
 export function ensureLogDirectory (path: string, mkdir: boolean): void {
   const dir = dirname(path)
+  assertNotAStream(path)
   if (mkdir) {
     try {
       makeDirectory(dir, LOG_DIR_MODE, 'the directory of the log file')
@@ -51,6 +52,24 @@ export function ensureLogDirectory (path: string, mkdir: boolean): void {
   assertSafeDirectory(dir)
   assertOwnedRegularFile(path, 'log file')
   assertOwnedRegularFile(`${path}.lock`, 'lock file')
+}
+
+/**
+ * `/dev/stdout`, `/dev/fd/1`, a terminal, a pipe or a device: what pino/file users
+ * type out of habit, and what a chain cannot live in (nothing to resume from, to lock
+ * or to fsync). Said plainly, with the way to sign lines for such a destination,
+ * before the symlink and directory checks would word it as an attack.
+ */
+function assertNotAStream (path: string): void {
+  let stat
+  try {
+    stat = statSync(path) // follows /dev/stdout → /proc/self/fd/1 → the stream itself
+  } catch {}
+  // /dev/stdout may name a regular file (stdout redirected to one): still not ours to keep a chain in.
+  const devicePath = /^\/(dev\/(?!shm\/)|proc\/[^/]+\/fd\/)/.test(path)
+  if (!devicePath && (stat === undefined || stat.isFile() || stat.isDirectory())) return
+  const kind = stat === undefined || stat.isFile() ? 'a device path' : stat.isCharacterDevice() ? 'a terminal or device' : stat.isFIFO() ? 'a pipe' : stat.isSocket() ? 'a socket' : 'not a regular file'
+  throw new AuditChainError('PAC_DESTINATION', `destination ${path} is ${kind}: the file transport keeps a chain in a regular file it can resume, lock and fsync. To send signed lines to stdout or any other stream, use the pipeline stage: pipeline: [{ target: "pino-audit-chain/stage", options }, { target: "pino/file", options: { destination: 1 } }]`)
 }
 
 /** The head file's place, checked like the log's: its directory (when it has its own) and the file itself. */

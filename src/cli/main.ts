@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `audit-chain` command: `keygen`, `verify` and `head`.
+ * The `audit-chain` command: `keygen`, `verify`, `show`, `head` and `epochs`.
  * Exit codes: 0 intact (or done), 1 problems found, 2 could not run.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
@@ -13,14 +13,16 @@ import { keygen } from './keygen.js'
 import { EPOCHS_OPTIONS, runEpochs } from './epochs.js'
 import { UsageError } from './usage-error.js'
 import { progressBar } from './progress.js'
+import { runShow, SHOW_OPTIONS, SHOW_USAGE } from './show.js'
 
 const EXIT_OK = 0
 const EXIT_PROBLEMS = 1
 const EXIT_CANNOT_RUN = 2
 
 const USAGE = `Usage:
-  audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--state FILE] [--require-seal] [--threads N] [--max-line-bytes N] [--json] [--quiet]
+  audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--state FILE] [--require-seal] [--threads N] [--max-line-bytes N] [--excerpt] [--json] [--quiet]
   audit-chain verify PATH... --master PUB --certs FILE [--certs FILE]... [--key PUB]... [same options]
+  audit-chain show PATH... --key PUB [--event TYPE]... [--since T] [--until T] [--level L] [--where F=V]... [--all] [--include-unverified] [--format pretty|json|csv] [--fields A,B.C]
   audit-chain head PATH [--key PUB]... [--master PUB --certs FILE]... [--json]
   audit-chain keygen --out DIR [--name NAME] [--master]
   audit-chain epochs --master MASTER.key --start ISO-TIME --interval DURATION --count N --out DIR
@@ -45,6 +47,10 @@ verify   Check audit logs written by pino-audit-chain.
                    skip lines longer than N bytes as line-too-long (default ${DEFAULT_MAX_LINE_BYTES},
                    64 MiB: the writer never signs a longer line). One line is held at a time,
                    so N bounds memory; raise it only for logs from another writer
+  --excerpt        check each line alone (hash, signature, key window), not links or
+                   completeness: for a selection of records, such as "show --format json"
+                   writes; the verdict counts the authentic records and proves nothing
+                   about records left out (FORMAT.md §11)
   --json           print one JSON report on stdout and nothing else
   --quiet          print only the final verdict line
   Findings are printed problems first, then warnings, each in reading order, as
@@ -52,6 +58,7 @@ verify   Check audit logs written by pino-audit-chain.
   then one line per chain and the verdict.
   Exit status: 0 intact, 1 problems found, 2 could not run.
 
+${SHOW_USAGE}
 head     Print the signed head of a log, byte for byte, one line per head file, to ship
          it off the host (e.g. from cron: audit-chain head LOG >> /offhost/heads.jsonl).
          PATH is a head file, a log file (its PATH.head.json) or a directory (its *.head.json).
@@ -113,6 +120,7 @@ async function runVerify (args: string[]): Promise<number> {
     state: { type: 'string' },
     threads: { type: 'string' },
     'max-line-bytes': { type: 'string' },
+    excerpt: { type: 'boolean' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' }
   })
@@ -138,6 +146,7 @@ async function runVerify (args: string[]): Promise<number> {
       ...(typeof values.state === 'string' ? { state: values.state } : {}),
       threads,
       ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
+      ...(values.excerpt === true ? { excerpt: true } : {}),
       onProgress: progress.update
     })
   } finally {
@@ -216,6 +225,10 @@ async function main (argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'verify': return await runVerify(rest)
+      case 'show': {
+        const { values, positionals } = parse(rest, SHOW_OPTIONS)
+        return (await runShow(values, positionals)) ? EXIT_OK : EXIT_PROBLEMS
+      }
       case 'keygen': return runKeygen(rest)
       case 'epochs': return runEpochs(parse(rest, EPOCHS_OPTIONS))
       case 'head': return runHead(rest)

@@ -7,7 +7,7 @@ import type { ChainMember } from '../format/record.js'
 import { isPrunedFile } from '../format/control.js'
 import type { EpochCert } from '../format/epoch.js'
 import { EpochRules } from './epoch-rules.js'
-import type { Finding, ChainSummary } from './report.js'
+import type { Finding, FindingKind, ChainSummary } from './report.js'
 import type { HeadBook, HeadWatch } from './heads.js'
 import { watchedHash } from './heads.js'
 import { truncationMessage } from './truncation.js'
@@ -31,6 +31,29 @@ export interface ChainRecord {
   failed: boolean
   /** The certificate of the epoch key that signed it (FORMAT.md §10), when it passed §4 with one. */
   epoch?: EpochCert
+  /** The line's bytes (a copy), kept only when the records are read back (readAuditLog). */
+  bytes?: Buffer
+}
+
+/**
+ * How far a record can be trusted (readAuditLog): `intact` when it passed §4 and
+ * every record from the chain's start up to it did too and linked, with no finding;
+ * `unlinked` when it is authentic but something before it is missing or altered;
+ * `invalid` when it fails its own hash, signature or key window.
+ */
+export type RecordStatus = 'intact' | 'unlinked' | 'invalid'
+
+/** Told the status of each record as the chain places it. */
+export type PlacedHook = (r: ChainRecord, status: RecordStatus) => void
+
+export interface LinkOptions {
+  onPlaced: PlacedHook
+  /**
+   * The seq a chain read from past seq 0 may start at: a first pass found the
+   * retention.prune record that explains it (it comes later in the chain than the
+   * records it vouches for). This pass still checks it, and reports if it is gone.
+   */
+  trustedStart?: number
 }
 
 interface Slot {
@@ -125,12 +148,19 @@ export class ChainState {
   /** Set when a retention.prune record explains why the chain starts past seq 0. */
   private prunedBefore: number | undefined
   private readonly epochs: EpochRules
+  /** Kinds of the findings made while the record being placed was placed. */
+  private placing: FindingKind[] | undefined
+  /** True once a record was placed as the chain's newest right after the one before (or as its first). */
+  private extended = false
+  /** Set at the first record that is not intact: every later one is at best unlinked. */
+  private linkBroken = false
 
   constructor (
     chainId: string | null,
     private readonly out: Emit,
     private readonly headBook: HeadBook,
-    private readonly windowSize = DEFAULT_WINDOW
+    private readonly windowSize = DEFAULT_WINDOW,
+    private readonly link?: LinkOptions
   ) {
     this.chainId = chainId
     if (chainId !== null) this.heads = headBook.forChain(chainId)
@@ -158,6 +188,7 @@ export class ChainState {
   /** Every finding goes out through here, after the duplicate run it interrupts. */
   private readonly emit = (f: Omit<Finding, 'severity'>): void => {
     this.flushDuplicates()
+    this.placing?.push(f.kind)
     this.out(f)
   }
 
@@ -171,14 +202,48 @@ export class ChainState {
     this.out({ kind: 'duplicate', file: run.file, line: run.fromLine, seq: run.fromSeq, message })
   }
 
-  /** Place one record in the chain. */
+  /** Place one record in the chain (and tell its status, when asked to). */
   add (r: ChainRecord): void {
+    if (this.link === undefined) {
+      this.place(r)
+      return
+    }
+    const first = this.records === 0
+    const kinds: FindingKind[] = []
+    this.placing = kinds
+    this.extended = false
+    try {
+      this.place(r)
+    } finally {
+      this.placing = undefined
+    }
+    this.link.onPlaced(r, this.linkStatus(r, first, kinds))
+  }
+
+  /**
+   * The record's status from what placing it found. A chain that starts past seq 0 is
+   * intact from its start only where a retention.prune record explains that start.
+   */
+  private linkStatus (r: ChainRecord, first: boolean, kinds: FindingKind[]): RecordStatus {
+    const { seq } = r.member
+    if (r.failed || kinds.includes('out-of-window')) {
+      this.linkBroken = true
+      return 'invalid'
+    }
+    const start = first && (seq === 0 || seq === this.link?.trustedStart)
+    const linked = !this.linkBroken && kinds.length === 0 && this.extended && (start || !first)
+    if (!linked) this.linkBroken = true
+    return linked ? 'intact' : 'unlinked'
+  }
+
+  private place (r: ChainRecord): void {
     const run = this.duplicates
     if (run !== undefined && !(r.file === run.file && r.line === run.toLine + 1 && r.member.seq === run.toSeq + 1)) this.flushDuplicates()
     this.records++
     this.noteFile(r.file)
     const { seq } = r.member
     if (this.window.size === 0 && this.lastSeq < 0) {
+      this.extended = true
       this.first(r)
       return
     }
@@ -191,6 +256,7 @@ export class ChainState {
       return
     }
     if (seq === this.lastSeq + 1) {
+      this.extended = true
       const before = this.window.get(this.lastSeq)
       if (before !== undefined && r.member.prev !== before.hash && !before.failed && !r.failed) {
         this.emit({ kind: 'broken-link', file: r.file, line: r.line, seq, message: `the record's prev does not match the hash of seq ${this.lastSeq} (${before.file}:${before.line}): the chain is broken here, records were replaced` })

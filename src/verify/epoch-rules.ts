@@ -32,6 +32,25 @@ function epochsBetween (from: number, to: number): string {
   return from === to ? `epoch ${from} has` : `epochs ${from}–${to} have`
 }
 
+/**
+ * §10.3 rule 1 for one record signed with the epoch key of `c`: why its time is
+ * outside the key's window, or `undefined` when it is inside (or carries no time).
+ * Also the excerpt rule's key-window check (FORMAT.md §11), which sees one line alone.
+ */
+export function windowProblem (t: unknown, c: EpochCert, event: string | undefined): string | undefined {
+  if (typeof t !== 'number') return undefined
+  if (t < c.notBefore) {
+    return `its time ${iso(t)} is before the window of its key (${windowOf(c)}): a key cannot sign before its epoch, so it was signed after the fact by a holder of that key (re-signed or forged), or by a writer whose clock was wrong`
+  }
+  if (event === 'epoch.close' && t < c.notAfter) {
+    return `this epoch.close has time ${iso(t)}, before its epoch ended (${windowOf(c)}): an epoch is closed only once it is over`
+  }
+  if (event !== 'epoch.close' && event !== 'chain.resume' && t >= c.notAfter) {
+    return `its time ${iso(t)} is after the window of its key (${windowOf(c)}): the key signs only until its epoch ends`
+  }
+  return undefined
+}
+
 export class EpochRules {
   private position: Position | undefined
   /** The first epoch of the position's series the chain entered, for the summary. */
@@ -64,16 +83,7 @@ export class EpochRules {
 
   /** §10.3 rule 1. */
   private window (r: ChainRecord, c: EpochCert, event: string | undefined): void {
-    const t = r.fields.time
-    if (typeof t !== 'number') return
-    let why: string | undefined
-    if (t < c.notBefore) {
-      why = `its time ${iso(t)} is before the window of its key (${windowOf(c)}): a key cannot sign before its epoch, so it was signed after the fact by a holder of that key (re-signed or forged), or by a writer whose clock was wrong`
-    } else if (event === 'epoch.close' && t < c.notAfter) {
-      why = `this epoch.close has time ${iso(t)}, before its epoch ended (${windowOf(c)}): an epoch is closed only once it is over`
-    } else if (event !== 'epoch.close' && event !== 'chain.resume' && t >= c.notAfter) {
-      why = `its time ${iso(t)} is after the window of its key (${windowOf(c)}): the key signs only until its epoch ends`
-    }
+    const why = windowProblem(r.fields.time, c, event)
     if (why !== undefined) this.emit({ kind: 'out-of-window', file: r.file, line: r.line, seq: r.member.seq, message: why })
   }
 

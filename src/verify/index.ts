@@ -7,7 +7,9 @@ import { AuditChainError } from '../errors.js'
 import { loadVerifyKey, type VerifyKey } from '../format/keys.js'
 import { loadCerts } from './certs.js'
 import { HeadBook } from './heads.js'
-import { expandInputs } from './inputs.js'
+import { expandInputs, type InputGroup } from './inputs.js'
+import type { ChainRecord, RecordStatus } from './chain-state.js'
+import { readExcerpt } from './excerpt.js'
 import { DEFAULT_MAX_LINE_BYTES } from './lines.js'
 import { readGroup } from './read-group.js'
 import { VerifyState } from './state.js'
@@ -62,6 +64,19 @@ export interface VerifyOptions {
    * with no worker thread. The report is the same for any value.
    */
   threads?: number
+  /**
+   * Check an excerpt (FORMAT.md §11): each line alone — its hash, its signature, a
+   * trusted key inside its epoch window — without links, order or completeness, so a
+   * selection of records (`audit-chain show --format json`) can be checked on its own.
+   * Heads, state and `requireSeal` do not apply to an excerpt and are refused with it.
+   */
+  excerpt?: boolean
+}
+
+/** How readAuditLog reads records back through the verifier (internal). */
+export interface ReadBack {
+  onRecord: (r: ChainRecord, status: RecordStatus, chainId: string | null) => void
+  pace: () => Promise<void> | undefined
 }
 
 /** Default signature-checking threads: one per core, up to 4. */
@@ -119,6 +134,20 @@ function keyOptions (options: VerifyOptions): KeyOptions {
 }
 
 /**
+ * Where a chain read from past seq 0 may start for readAuditLog: the retention.prune
+ * record that explains its start comes after the records it vouches for, so a first,
+ * silent pass of the same checks finds it before any record is handed out. Files only
+ * (a pipe is read once): a pruned chain read from a pipe comes back `unlinked`.
+ */
+async function prunedStart (group: InputGroup, keyring: ReadonlyMap<string, VerifyKey>, maxLineBytes: number, pool: SigPool | undefined): Promise<number | undefined> {
+  if (group.firstSeq === undefined || group.firstSeq === 0 || group.firstSeq === Infinity) return undefined
+  if (group.sources.some((s) => s.kind !== 'file')) return undefined
+  const quiet = (): void => {}
+  const first = await readGroup(group, { keyring, heads: HeadBook.load([], keyring, quiet), emit: quiet, maxLineBytes, requireSeal: false, onBytes: quiet, pool })
+  return first.chains[0]?.prunedBefore
+}
+
+/**
  * Verify the audit logs at `paths` (files, directories, or `-` for `options.stdin`).
  * Resolves with the report; rejects with an {@link AuditChainError} only when it
  * cannot run at all (no key, an unreadable key or certificate file, a path that does
@@ -129,11 +158,17 @@ function keyOptions (options: VerifyOptions): KeyOptions {
  * if (!report.ok) for (const p of report.problems) console.error(p.message)
  */
 export async function verify (paths: string[], options: VerifyOptions): Promise<VerifyReport> {
+  return await runVerify(paths, options)
+}
+
+/** {@link verify}, telling `readBack` (when given) each record with its status as it is placed. */
+export async function runVerify (paths: string[], options: VerifyOptions, readBack?: ReadBack): Promise<VerifyReport> {
   const started = performance.now()
   if (!Array.isArray(paths) || paths.length === 0) {
     throw new AuditChainError('PAC_BAD_OPTION', 'verify needs at least one path (a log file, a directory, or - for standard input)')
   }
   const given = keyOptions(options)
+  if (options.excerpt !== undefined && typeof options.excerpt !== 'boolean') throw new AuditChainError('PAC_BAD_OPTION', `excerpt must be true or false, got ${typeof options.excerpt}`)
   const requireSeal = options.requireSeal === true
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES
   if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
@@ -166,6 +201,17 @@ export async function verify (paths: string[], options: VerifyOptions): Promise<
   const ring = given.keys
   for (const key of loadCerts(given.certs, given.masters, emit)) ring.set(key.kid, key)
 
+  if (options.excerpt === true) {
+    if (options.state !== undefined || (options.heads ?? []).length > 0 || requireSeal) {
+      throw new AuditChainError('PAC_BAD_OPTION', 'an excerpt (option excerpt / --excerpt) is checked line by line, without links or completeness: heads, state and requireSeal (--head, --state, --require-seal) do not apply to it; leave them out, or verify the whole log instead')
+    }
+    const inputs = await expandInputs(paths, maxLineBytes)
+    const result = await readExcerpt(inputs.groups, { keyring: ring, emit, maxLineBytes, stdin: options.stdin, onBytes: (n) => { options.onProgress?.(n, inputs.totalBytes) } })
+    if (result.files.length === 0) emit({ kind: 'empty', file: paths.join(' '), message: 'no file was found in the paths given: there is nothing to verify' })
+    const { problems, warnings } = findings
+    return { ok: problems.length === 0, problems, warnings, omitted: findings.omittedFindings, chains: [], records: result.records, files: result.files, durationMs: Math.round(performance.now() - started), excerpt: { authentic: result.authentic } }
+  }
+
   const state = options.state === undefined ? undefined : VerifyState.load(options.state)
   const inputs = await expandInputs(paths, maxLineBytes)
   const headPaths = [...new Set([...(options.heads ?? []), ...inputs.heads])]
@@ -187,7 +233,9 @@ export async function verify (paths: string[], options: VerifyOptions): Promise<
   const pool: SigPool | undefined = threads > 1 && inputs.groups.length > 0 ? createSigPool(ring, threads - 1) : undefined
   try {
     for (const group of inputs.groups) {
-      const result = await readGroup(group, { keyring: ring, heads, emit, maxLineBytes, requireSeal, stdin: options.stdin, onBytes, pool })
+      const trustedStart = readBack === undefined ? undefined : await prunedStart(group, ring, maxLineBytes, pool)
+      const reading = readBack === undefined ? undefined : { ...readBack, ...(trustedStart !== undefined ? { trustedStart } : {}) }
+      const result = await readGroup(group, { keyring: ring, heads, emit, maxLineBytes, requireSeal, stdin: options.stdin, onBytes, pool, ...(reading !== undefined ? { records: reading } : {}) })
       chains.push(...result.chains)
       files.push(...result.files)
       records += result.records

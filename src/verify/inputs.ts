@@ -28,6 +28,8 @@ export interface InputGroup {
   /** From the first control record that names it; `null` when none does (or for stdin, until read). */
   chainId: string | null
   sources: InputSource[]
+  /** Seq of the first record of its first file, when its files were looked into ahead. */
+  firstSeq?: number
 }
 
 export interface Inputs {
@@ -163,6 +165,7 @@ export async function expandInputs (paths: string[], maxLineBytes: number): Prom
   // Files of a chain are read in seq order, not name order (rotation names vary).
   for (const { group, starts } of byChain.values()) {
     group.sources.sort((a, b) => (starts.get(a) ?? Infinity) - (starts.get(b) ?? Infinity))
+    group.firstSeq = starts.get(group.sources[0]) ?? Infinity
   }
   return { groups, heads, totalBytes }
 }

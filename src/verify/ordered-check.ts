@@ -59,7 +59,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => { setImmediate(re
  * otherwise wait for the pool, by this thread too; `deliver` gets every line's result
  * in input order.
  */
-export function createOrderedChecker (pool: SigPool, keyring: ReadonlyMap<string, VerifyKey>, deliver: DeliverLine): OrderedChecker {
+export function createOrderedChecker (pool: SigPool, keyring: ReadonlyMap<string, VerifyKey>, deliver: DeliverLine, keepBytes = false): OrderedChecker {
   let queue: Entry[] = []
   let head = 0
   let inFlightBytes = 0
@@ -215,7 +215,9 @@ export function createOrderedChecker (pool: SigPool, keyring: ReadonlyMap<string
   return {
     push (line) {
       if (failure !== undefined) throw failure
-      const meta: InputLine = { number: line.number, offset: line.offset, length: line.length, bytes: undefined, terminated: line.terminated }
+      // Records read back (readAuditLog) keep their bytes; the in-flight byte limit bounds them.
+      const bytes = keepBytes && line.bytes !== undefined ? Buffer.from(line.bytes) : undefined
+      const meta: InputLine = { number: line.number, offset: line.offset, length: line.length, bytes, terminated: line.terminated }
       if (line.bytes === undefined) return known(line, meta, null)
       const checked = checkLineUpToSignature(line.bytes, keyring)
       if (checked.kind === 'signature' && line.terminated) {

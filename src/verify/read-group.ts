@@ -8,7 +8,7 @@ import { AuditChainError } from '../errors.js'
 import { CONTROL_EVENTS } from '../format/body.js'
 import { isTornLine } from '../format/control.js'
 import type { VerifyKey } from '../format/keys.js'
-import { ChainState, type ChainRecord } from './chain-state.js'
+import { ChainState, type ChainRecord, type LinkOptions, type RecordStatus } from './chain-state.js'
 import type { HeadBook } from './heads.js'
 import type { InputGroup, InputSource } from './inputs.js'
 import { DEFAULT_MAX_LINE_BYTES, forEachLine, READ_CHUNK_BYTES, type InputLine } from './lines.js'
@@ -31,6 +31,16 @@ export interface GroupContext {
   onBytes: (n: number) => void
   /** Threads that check the signatures; without one they are checked inline. */
   pool?: SigPool
+  /** Reading the records back (readAuditLog): each record with its status, in reading order. */
+  records?: RecordReading
+}
+
+export interface RecordReading {
+  onRecord: (r: ChainRecord, status: RecordStatus, chainId: string | null) => void
+  /** A promise while the reader's consumer is behind: no further line is read until it settles. */
+  pace: () => Promise<void> | undefined
+  /** See LinkOptions.trustedStart. */
+  trustedStart?: number
 }
 
 export interface GroupResult {
@@ -54,7 +64,21 @@ function malformedMessage (held: HeldLine, atEnd: boolean): string {
 /** Read every file of `group`; returns the summaries of the chains found in it. */
 export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<GroupResult> {
   const { emit } = ctx
-  let current = new ChainState(group.chainId, emit, ctx.heads, ctx.windowSize)
+  const reading = ctx.records
+  let current: ChainState
+  const newChain = (chainId: string | null, trustedStart?: number): ChainState => {
+    if (reading === undefined) return new ChainState(chainId, emit, ctx.heads, ctx.windowSize)
+    const state: ChainState = new ChainState(chainId, emit, ctx.heads, ctx.windowSize, {
+      onPlaced: (r, status) => { reading.onRecord(r, status, state.chainId) },
+      ...(trustedStart !== undefined ? { trustedStart } : {})
+    } satisfies LinkOptions)
+    return state
+  }
+  current = newChain(group.chainId, reading?.trustedStart)
+  /** The line's bytes for a record read back (a copy: the read buffer is reused). */
+  const kept = (line: InputLine): { bytes?: Buffer } => reading === undefined || line.bytes === undefined ? {} : { bytes: Buffer.from(line.bytes) }
+  /** A record that is authentic but not placed in the chain (copied in from another). */
+  const notPlaced = (r: ChainRecord): void => { reading?.onRecord(r, r.failed ? 'invalid' : 'unlinked', r.fields.chainId as string ?? null) }
   const finished: ChainSummary[] = []
   // A single input (standard input, or one file: a pipeline stage's destination) may hold
   // several pipeline chains one after another, one per run of the stage. A validly
@@ -66,7 +90,7 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
   const startNewChain = (): void => {
     if (opening === undefined) return
     if (current.hasRecords) finished.push(current.finish(ctx.requireSeal))
-    current = new ChainState(opening.chainId, emit, ctx.heads, ctx.windowSize)
+    current = newChain(opening.chainId)
     current.add(opening.record)
     opening = undefined
   }
@@ -75,6 +99,7 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
     const { record, chainId } = opening
     opening = undefined
     emit({ kind: 'inserted', file: record.file, line: record.line, seq: record.member.seq, message: `this chain.open record belongs to chain ${chainId}, not to chain ${String(current.chainId)} whose file this is, and no record of its chain follows it: it was copied in from another log` })
+    notPlaced(record)
   }
   let records = 0
   const files: string[] = []
@@ -160,25 +185,34 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
           current.learnId(chainId)
         } else if (chainId !== current.chainId) {
           if (mayHoldSeveral && event === 'chain.open' && member.seq === 0 && fields.pipeline === true) {
-            opening = { record: { file, line: line.number, member, fields, failed: false, epoch }, chainId }
+            opening = { record: { file, line: line.number, member, fields, failed: false, epoch, ...kept(line) }, chainId }
             return
           }
           // A validly signed control record of another chain (same key): copied in from
           // another log. It is not placed in this chain, so it costs one finding only.
           emit({ kind: 'inserted', file, line: line.number, seq: member.seq, message: `this ${event} record belongs to chain ${chainId}, not to chain ${current.chainId} whose file this is: it was copied in from another log` })
+          notPlaced({ file, line: line.number, member, fields, failed: false, ...kept(line) })
           return
         }
       }
-      current.add({ file, line: line.number, member, fields, failed: failure !== null, epoch })
+      current.add({ file, line: line.number, member, fields, failed: failure !== null, epoch, ...kept(line) })
     }
 
-    const checker = ctx.pool === undefined ? undefined : createOrderedChecker(ctx.pool, ctx.keyring, onLine)
+    const checker = ctx.pool === undefined ? undefined : createOrderedChecker(ctx.pool, ctx.keyring, onLine, reading !== undefined)
     const check = checker?.push ?? ((line: InputLine): void => { onLine(line, line.bytes === undefined ? null : checkLine(line.bytes, ctx.keyring)) })
+    const paced = reading === undefined
+      ? check
+      : (line: InputLine): void | Promise<void> => {
+          const checked = check(line)
+          const behind = reading.pace()
+          if (behind === undefined) return checked
+          return checked === undefined ? behind : checked.then(async () => { await behind })
+        }
     try {
-      await forEachLine(openSource(source, ctx.stdin), ctx.maxLineBytes, check, ctx.onBytes)
+      await forEachLine(openSource(source, ctx.stdin), ctx.maxLineBytes, paced, ctx.onBytes)
       await checker?.finish()
     } catch (err) {
-      if (err instanceof AuditChainError && err.code === 'PAC_VERIFY_FAILED') throw err
+      if (err instanceof AuditChainError && (err.code === 'PAC_VERIFY_FAILED' || err.code === 'PAC_CLOSED')) throw err
       throw new AuditChainError('PAC_INPUT', `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
     }
     // A torn region is explained only within its file (a restart resumes the same file).

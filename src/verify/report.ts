@@ -105,6 +105,8 @@ export interface VerifyReport {
   durationMs: number
   /** With the `state` option: the state file and what this run recorded in it. */
   state?: StateOutcome
+  /** With the `excerpt` option (FORMAT.md §11): records that passed their own checks. `chains` is then empty. */
+  excerpt?: { authentic: number }
 }
 
 /**
@@ -179,9 +181,13 @@ export function formatState (s: StateOutcome): string {
 
 /** The one-line verdict, e.g. `INTACT: 10002 records in 1 chain (1 file), 0 problems, 1 warning`. */
 export function formatVerdict (r: VerifyReport): string {
-  const verdict = r.ok ? 'INTACT' : 'PROBLEMS FOUND'
   const problems = r.problems.length + r.omitted.problems
   const warnings = r.warnings.length + r.omitted.warnings
+  if (r.excerpt !== undefined) {
+    const read = r.ok ? `${plural(r.excerpt.authentic, 'record')} authentic` : `PROBLEMS FOUND: ${r.excerpt.authentic} of ${plural(r.records, 'record')} authentic, ${plural(problems, 'problem')}`
+    return `${read} (${plural(r.files.length, 'file')}); an excerpt proves nothing about records left out`
+  }
+  const verdict = r.ok ? 'INTACT' : 'PROBLEMS FOUND'
   return `${verdict}: ${plural(r.records, 'record')} in ${plural(r.chains.length, 'chain')} (${plural(r.files.length, 'file')}), ${plural(problems, 'problem')}, ${plural(warnings, 'warning')}`
 }
 

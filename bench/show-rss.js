@@ -1,0 +1,68 @@
+// `npm run bench:show`: peak RSS of `audit-chain show` streaming a large log (issue 15:
+// under 150 MB for 1 GB). Writes a signed chain of SHOW_BENCH_MB megabytes (default
+// 1024) of ~2 KB records, then runs show on it twice — every record to /dev/null as
+// json, and a filter that selects few — and prints time and peak RSS of each run.
+//
+//   npm run bench:show
+//   SHOW_BENCH_MB=100 node bench/show-rss.js   # a quick run
+//   SHOW_BENCH_RUNS=json node bench/show-rss.js # only the every-record show run
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateKeyPairPem, signBytes, signingKeyFromPem } from '../dist/format/keys.js'
+import { GENESIS_PREV, recordHash, recordLine } from '../dist/format/record.js'
+import { chainCloseBody, chainOpenBody } from '../dist/format/control.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const MB = Number(process.env.SHOW_BENCH_MB ?? 1024)
+const work = mkdtempSync(join(tmpdir(), 'pac-show-bench-'))
+process.on('exit', () => rmSync(work, { recursive: true, force: true }))
+mkdirSync(join(work, 'keys'), { mode: 0o700 })
+const { privatePem, publicPem } = generateKeyPairPem()
+const key = signingKeyFromPem(privatePem, 'bench')
+const pub = join(work, 'keys/bench.pub')
+writeFileSync(pub, publicPem)
+
+const log = join(work, 'audit.log')
+const fd = openSync(log, 'w')
+const chainId = randomBytes(16).toString('hex')
+let seq = -1
+let bytes = 0
+let lastHash = GENESIS_PREV
+const appendRecord = (body) => {
+  seq++
+  const h = recordHash(seq, lastHash, body)
+  const line = recordLine(body, { v: 1, seq, prev: lastHash, hash: h.toString('hex'), kid: key.kid, sig: signBytes(key, h) }) + '\n'
+  lastHash = h.toString('hex')
+  bytes += Buffer.byteLength(line)
+  writeSync(fd, line)
+}
+const started = Date.now()
+appendRecord(chainOpenBody(chainId, key.kid, null))
+const filler = 'x'.repeat(1800)
+let i = 0
+while (bytes < MB * 1024 * 1024) {
+  appendRecord(`{"level":30,"time":${started + i},"event":"code_execution","i":${i},"sessionId":"s-${i % 1000}","code":"${filler}","msg":"ran"}`)
+  i++
+}
+appendRecord(chainCloseBody(chainId, seq + 2))
+closeSync(fd)
+console.log(`wrote ${(bytes / 1e6).toFixed(0)} MB, ${seq + 1} records in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+
+function run (name, args, command = 'show') {
+  const rssOut = join(work, 'rss')
+  const t0 = Date.now()
+  const r = spawnSync(process.execPath, ['--import', join(ROOT, 'bench/report-rss.js'), join(ROOT, 'dist/cli/main.js'), command, log, '--key', pub, ...args],
+    { env: { ...process.env, RSS_OUT: rssOut }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const seconds = (Date.now() - t0) / 1000
+  const rss = Number(readFileSync(rssOut, 'utf8'))
+  console.log(`${name.padEnd(44)} exit ${r.status}  ${seconds.toFixed(1)} s  peak RSS ${(rss / 1e6).toFixed(0)} MB  (${(bytes / 1e6 / seconds).toFixed(0)} MB/s)`)
+  if (r.status !== 0) console.log(String(r.stderr).slice(0, 2000))
+}
+const RUNS = (process.env.SHOW_BENCH_RUNS ?? 'verify,json,where').split(',')
+if (RUNS.includes('verify')) run('verify (for comparison)', ['--quiet'], 'verify')
+if (RUNS.includes('json')) run('show --format json > /dev/null (every record)', ['--format', 'json'])
+if (RUNS.includes('where')) run('show --where sessionId=s-7 (one in 1000)', ['--format', 'json', '--where', 'sessionId=s-7'])

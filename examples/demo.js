@@ -38,6 +38,10 @@ const session = audit.child({ sessionId: 'demo-session-1', user: 'ada' })
 
 console.log(`pino-audit-chain demo — logging a sandbox session to ${join(paths.logs, 'audit.log')}`)
 
+// An event of the app's own, beside the four built-in ones (logEvent).
+session.logEvent('session.start', { client: 'web', model: 'assistant-2', sandboxPolicy: 'strict' })
+console.log('  session started (a custom event: session.start)')
+
 const containerId = 'sbx-7f3a9c'
 session.logContainerCreation({
   containerId,

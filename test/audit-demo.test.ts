@@ -28,6 +28,7 @@ test('the demo (npm start) creates keys, logs a session that trips an alert, and
   child.stderr.on('data', (d) => { out += String(d) })
   const [code] = await once(child, 'exit')
   assert.equal(code, 0, out)
+  assert.match(out, /session started \(a custom event: session.start\)/)
   assert.match(out, /ALERT resource_violation: 3 in 5m/)
   assert.match(out, /the audit log is INTACT/)
   assert.equal(statSync(join(dir, 'keys/audit-ed25519.key')).mode & 0o777, 0o600)

@@ -13,7 +13,7 @@ import { riskRank } from './vocabulary.js'
 
 /** A record the tracker saw. */
 export interface ObservedEvent {
-  event: AuditEventType
+  event: AuditEventType | string
   eventId: string
   /** Epoch ms of the log call. */
   time: number

@@ -19,6 +19,7 @@ import { codeExecutionFields, containerCreationFields, resourceViolationFields, 
 import { ALERT_LEVEL, CONTAINER_CREATION_LEVEL, assessmentLevel, codeExecutionLevel, violationLevel, type AuditLevel } from './severity.js'
 import type { AuditAlert, AuditLogger, CreateAuditLoggerOptions } from './types.js'
 import { Validator } from './validate.js'
+import { checkCustomEvent } from './custom-event.js'
 import { ALERT_EVENT, type AuditEventType, type RiskLevel } from './vocabulary.js'
 
 // Keys the logger itself writes (or pino does); a child binding with one of these
@@ -156,7 +157,7 @@ function auditLoggerOver (shared: Shared, logger: Logger): AuditLogger {
   const context = (): RecordContext => ({ detail: shared.config.logLevel, maxFieldBytes: shared.config.maxFieldBytes, now: Date.now() })
 
   // Write one security event and run the alert thresholds over it.
-  const write = (event: AuditEventType, level: AuditLevel, fields: Record<string, unknown>, msg: string, now: number, riskLevel?: RiskLevel): string => {
+  const write = (event: AuditEventType | string, level: AuditLevel, fields: Record<string, unknown>, msg: string, now: number, riskLevel?: RiskLevel): string => {
     const eventId = randomUUID()
     const host = shared.config.logLevel === 'comprehensive' ? { host: hostSnapshot() } : {}
     logger[level]({ event, eventId, ...fields, ...host }, msg)
@@ -188,6 +189,12 @@ function auditLoggerOver (shared: Shared, logger: Logger): AuditLogger {
       const e = checkResourceViolation(event)
       const ctx = context()
       return write('resource_violation', violationLevel(e.action), resourceViolationFields(e, ctx), `resource limit violated: ${e.resource} (${e.action})`, ctx.now)
+    },
+    logEvent (type, fields, options) {
+      assertOpen(shared, 'logEvent')
+      const ctx = context()
+      const e = checkCustomEvent(type, fields, options, ctx.maxFieldBytes, ctx.detail !== 'minimal')
+      return write(e.type, e.level, e.fields, e.msg, ctx.now)
     },
     child (bindings) {
       const v = new Validator('child')

@@ -8,6 +8,7 @@ export type {
   ResourceViolationEvent, TimeInput
 } from './types.js'
 export type { CapturedText } from './cap.js'
+export type { LogEventOptions } from './custom-event.js'
 export type { HostSnapshot } from './host.js'
 export {
   AUDIT_EVENTS, RISK_LEVELS, FINDING_SEVERITIES, RESOURCES, VIOLATION_ACTIONS, DETAIL_LEVELS,

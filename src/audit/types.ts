@@ -4,6 +4,7 @@
  * milliseconds or an ISO 8601 string; records carry them as ISO 8601 UTC strings.
  */
 import type { Logger } from 'pino'
+import type { LogEventOptions } from './custom-event.js'
 import type { AuditTransportOptions } from '../transport/options.js'
 import type { AuditConfig } from '../config/types.js'
 import type { AuditEventType, FindingSeverity, Resource, RiskLevel, ViolationAction } from './vocabulary.js'
@@ -121,7 +122,7 @@ export interface AuditAlert {
   /** The threshold's name in `alert_thresholds`. */
   threshold: string
   /** The event type it counts. */
-  thresholdEvent: AuditEventType
+  thresholdEvent: AuditEventType | string
   /** The threshold's count (= number of triggering records). */
   count: number
   /** The window as written in the policy, e.g. `5m`. */
@@ -179,6 +180,17 @@ export interface AuditLogger {
   logContainerCreation: (event: ContainerCreationEvent) => string
   /** Record a container exceeding a resource limit. */
   logResourceViolation: (event: ResourceViolationEvent) => string
+  /**
+   * Record an event of the app's own (a login, a policy change, a key rotation): `type`
+   * is a lowercase word with dots or underscores (`user.login`), not a built-in type
+   * nor one the transport writes; `fields` are JSON data (no functions, cycles,
+   * non-finite numbers or `undefined`, and none of the keys the logger writes itself),
+   * a string longer than `max_field_bytes` capped like code and output. Counted by
+   * `alert_thresholds` entries whose `event:` names the type.
+   *
+   * @example audit.logEvent('user.login', { user: 'ada', method: 'sso' }, { level: 'info' })
+   */
+  logEvent: (type: string, fields?: Record<string, unknown>, options?: LogEventOptions) => string
   /** A child whose records carry `bindings` too; it shares the transport and alert counters. */
   child: (bindings: Record<string, unknown>) => AuditLogger
   /** The pino logger the records go through (its level is `info`). */

@@ -93,7 +93,7 @@ function resolvePolicy (p: ParsedPolicy, baseDir: string, file: string | undefin
     alertThresholds: Object.entries(p.alert_thresholds).map(([name, t]): AlertThreshold => ({
       name,
       // The schema's refinement guarantees one of the two is an event name.
-      event: (t.event ?? name) as AuditEventType,
+      event: t.event ?? name,
       count: t.count,
       windowMs: parseDuration(t.window) as number,
       window: t.window,

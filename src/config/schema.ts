@@ -4,6 +4,7 @@
  * Defaults live here, next to the key they belong to.
  */
 import { z } from 'zod'
+import { customEventProblem } from '../audit/custom-event.js'
 import { AUDIT_EVENTS, DETAIL_LEVELS, RISK_LEVELS } from '../audit/vocabulary.js'
 import { parseDuration, parseSize } from './units.js'
 
@@ -36,7 +37,8 @@ const size = z.union([z.string(), z.number()], { error: SIZE }).transform((text,
 const path = z.string({ error: 'a path (a string)' }).min(1, { error: 'a non-empty path' })
 
 const threshold = z.strictObject({
-  event: z.enum(AUDIT_EVENTS, { error: `one of ${AUDIT_EVENTS.join(', ')}` }).optional(),
+  // A built-in event, or an app's own type as logEvent writes it (checked below).
+  event: z.string({ error: `one of ${AUDIT_EVENTS.join(', ')}, or an event type of your own written with logEvent` }).optional(),
   count: z.number({ error: 'a whole number >= 1' }).int({ error: 'a whole number >= 1' }).min(1, { error: 'a whole number >= 1' }),
   window: z.string({ error: DURATION }),
   risk_level: z.enum(RISK_LEVELS, { error: `one of ${RISK_LEVELS.join(', ')}` }).optional()
@@ -68,8 +70,11 @@ export const policySchema = policyObject.superRefine((policy, ctx) => {
   // Cross-field rules a per-key schema cannot express.
   for (const [name, t] of Object.entries(policy.alert_thresholds)) {
     const event = t.event ?? ((AUDIT_EVENTS as readonly string[]).includes(name) ? name : undefined)
+    const custom = event !== undefined && !(AUDIT_EVENTS as readonly string[]).includes(event) ? customEventProblem(event) : undefined
     if (event === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['alert_thresholds', name, 'event'], message: `one of ${AUDIT_EVENTS.join(', ')} (required because the threshold name "${name}" is not an event name)` })
+      ctx.addIssue({ code: 'custom', path: ['alert_thresholds', name, 'event'], message: `one of ${AUDIT_EVENTS.join(', ')}, or an event type of your own written with logEvent (required because the threshold name "${name}" is not a built-in event name)` })
+    } else if (custom !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['alert_thresholds', name, 'event'], message: `one of ${AUDIT_EVENTS.join(', ')}, or an event type of your own: ${custom}` })
     } else if (t.risk_level !== undefined && event !== 'security_assessment') {
       ctx.addIssue({ code: 'custom', path: ['alert_thresholds', name, 'risk_level'], message: 'no risk_level: it only applies to security_assessment thresholds' })
     }

@@ -9,8 +9,8 @@ import type { AuditEventType, DetailLevel, RiskLevel } from '../audit/vocabulary
 export interface AlertThreshold {
   /** The rule's key in `alert_thresholds`; named in the alert record. */
   name: string
-  /** Which security event it counts. */
-  event: AuditEventType
+  /** Which event it counts: a built-in security event, or an app's own type written with `logEvent`. */
+  event: AuditEventType | string
   /** How many matching events raise the alert (at least 1). */
   count: number
   /** The sliding window, in milliseconds. */

@@ -5,8 +5,6 @@
  */
 import { once } from 'node:events'
 import type { ParseArgsConfig } from 'node:util'
-import { stringify } from 'csv-stringify'
-import { prettyFactory } from 'pino-pretty'
 import { readAuditLog, type AuditEntry } from '../read/read-log.js'
 import { fieldAt, type AuditFilter } from '../read/filter.js'
 import { formatReport } from '../verify/index.js'
@@ -78,7 +76,10 @@ function jsonPrinter (out: NodeJS.WritableStream): Printer {
   }
 }
 
-function prettyPrinter (out: NodeJS.WriteStream): Printer {
+// pino-pretty and csv-stringify are loaded only for their format: every other command
+// (verify above all) would otherwise carry their module graphs in memory for nothing.
+async function prettyPrinter (out: NodeJS.WriteStream): Promise<Printer> {
+  const { prettyFactory } = await import('pino-pretty')
   const colorize = out.isTTY === true
   const pretty = prettyFactory({ colorize })
   const mark = (status: string): string => colorize ? `\u001b[7m[${status.toUpperCase()}]\u001b[27m ` : `[${status.toUpperCase()}] `
@@ -88,7 +89,8 @@ function prettyPrinter (out: NodeJS.WriteStream): Printer {
   }
 }
 
-function csvPrinter (out: NodeJS.WritableStream, fields: string[], withStatus: boolean): Printer {
+async function csvPrinter (out: NodeJS.WritableStream, fields: string[], withStatus: boolean): Promise<Printer> {
+  const { stringify } = await import('csv-stringify')
   const columns = withStatus ? ['status', ...fields] : fields
   const csv = stringify({ header: true, columns })
   csv.pipe(out)
@@ -129,7 +131,7 @@ export async function runShow (values: Record<string, unknown>, positionals: str
   }
   const all = values['include-unverified'] === true
   const reader = readAuditLog(positionals, { keys, masters, certs, heads: (values.head ?? []) as string[], filter, ...(threads !== undefined ? { threads } : {}) })
-  const printer = format === 'json' ? jsonPrinter(process.stdout) : format === 'csv' ? csvPrinter(process.stdout, fields, all) : prettyPrinter(process.stdout)
+  const printer = format === 'json' ? jsonPrinter(process.stdout) : format === 'csv' ? await csvPrinter(process.stdout, fields, all) : await prettyPrinter(process.stdout)
   for await (const entry of reader) {
     if (entry.status === 'intact' || all) await printer.print(entry)
   }

@@ -48,12 +48,24 @@ export interface AuditLogReader extends AsyncIterable<AuditEntry> {
 // Entries read ahead of the consumer: some 256 records of a few hundred bytes each.
 const READ_AHEAD = 256
 
-function entryOf (r: ChainRecord, status: RecordStatus, chainId: string | null): AuditEntry {
-  const { chain: _chain, ...record } = r.fields
+function entryOf (r: ChainRecord, status: RecordStatus, chainId: string | null, record: Record<string, unknown>): AuditEntry {
   const bytes = r.bytes ?? Buffer.alloc(0)
   const t = record.time
   const time = typeof t === 'number' && Number.isFinite(t) && !Number.isNaN(new Date(t).getTime()) ? new Date(t).toISOString() : undefined
-  return { record, line: bytes.toString('utf8'), bytes, file: r.file, lineNumber: r.line, chainId, seq: r.member.seq, ...(time !== undefined ? { time } : {}), status }
+  let line: string | undefined
+  return {
+    record,
+    // Decoded when asked for: show --format json writes the bytes and never needs it,
+    // and one string less per record keeps a long read's garbage (and peak RSS) down.
+    get line () { return (line ??= bytes.toString('utf8')) },
+    bytes,
+    file: r.file,
+    lineNumber: r.line,
+    chainId,
+    seq: r.member.seq,
+    ...(time !== undefined ? { time } : {}),
+    status
+  }
 }
 
 /**
@@ -82,7 +94,7 @@ export function readAuditLog (paths: string[], options: ReadAuditLogOptions): Au
       const run = runVerify(paths, verifyOptions, {
         onRecord: (r, status, chainId) => {
           const { chain: _chain, ...body } = r.fields
-          if (keep(body)) channel.push(entryOf(r, status, chainId))
+          if (keep(body)) channel.push(entryOf(r, status, chainId, body))
         },
         pace: () => channel.pace()
       }).then((r) => {

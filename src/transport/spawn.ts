@@ -12,6 +12,7 @@ import { assertHeadLocation, ensureLogDirectory } from './file.js'
 import { resolveOptions, type AuditTransportOptions } from './options.js'
 import { findResumePoint } from './rotation.js'
 import { isSealSignals, sealOnSignals, type SealSignals } from './signals.js'
+import { wipeSecret } from '../crypto/ed25519.js'
 import { loadSigner, ownPublicKeys, startingEpoch } from './signer.js'
 import { keepErrorCodes } from './worker-errors.js'
 
@@ -52,11 +53,16 @@ export function auditChainTransport (callerOptions: AuditChainTransportOptions):
   const { options, handleSignals } = splitHandleSignals(callerOptions)
   const opts = resolveOptions(options)
   const signer = loadSigner(opts)
-  ensureLogDirectory(opts.destination, opts.mkdir)
-  assertHeadLocation(opts.headFile, opts.destination)
-  assertUnlocked(opts.destination)
-  const { tail } = findResumePoint(opts.destination, ownPublicKeys(signer))
-  if (signer.kind === 'epochs') startingEpoch(signer.keys, tail, Date.now())
+  try {
+    ensureLogDirectory(opts.destination, opts.mkdir)
+    assertHeadLocation(opts.headFile, opts.destination)
+    assertUnlocked(opts.destination)
+    const { tail } = findResumePoint(opts.destination, ownPublicKeys(signer))
+    if (signer.kind === 'epochs') startingEpoch(signer.keys, tail, Date.now())
+  } finally {
+    // This thread only checks; the worker loads the key again to sign.
+    if (signer.kind === 'key') wipeSecret(signer.key.secret)
+  }
   const resolved: AuditTransportOptions = {
     ...options,
     destination: opts.destination,

@@ -15,7 +15,8 @@ import { promisify } from 'node:util'
 import { once } from 'node:events'
 import { createPublicKey, randomBytes } from 'node:crypto'
 import { hasCode } from '../src/errors.js'
-import { loadVerifyKey, signingKeyFromSeed, verifyKeyFromPublicKey } from '../src/format/keys.js'
+import { loadVerifyKey, signBytes, signingKeyFromSeed, verifyKeyFromPublicKey } from '../src/format/keys.js'
+import { wipeSecret } from '../src/crypto/ed25519.js'
 import { certLine, checkCertLine, kidOfRawHex, signCert } from '../src/format/epoch.js'
 import { readRecords, runInstalledApp, sandbox, ROOT } from './helpers.js'
 
@@ -156,6 +157,21 @@ test('the signing and verify threads load libsodium from this package, not from 
   assert.equal(code, 0, stderr)
   assert.doesNotMatch(stderr, /PAC_CRYPTO_BACKEND|app's sodium-native/)
   assert.equal(readRecords(box.log).length, 2002)
+})
+
+test('on libsodium a signing key lives in sodium_malloc memory, and once wiped it is zeros and signs no more', () => {
+  const seed = randomBytes(32)
+  const key = signingKeyFromSeed(seed)
+  assert.equal(key.secret.backend, 'libsodium', 'npm ci installs sodium-native')
+  const bytes = (key.secret as { bytes: Buffer & { secure?: boolean } }).bytes
+  assert.equal(bytes.secure, true, 'allocated by sodium_malloc')
+  assert.deepEqual(bytes.subarray(0, 32), seed)
+  const before = signBytes(key, Buffer.alloc(32, 1))
+  wipeSecret(key.secret)
+  assert.ok(bytes.every((b) => b === 0))
+  assert.throws(() => signBytes(key, Buffer.alloc(32, 1)), /wiped/)
+  // The same seed gives the same key and signature again: nothing else was changed.
+  assert.equal(signBytes(signingKeyFromSeed(seed), Buffer.alloc(32, 1)), before)
 })
 
 test('PINO_AUDIT_CHAIN_CRYPTO with another value is refused naming the variable and its values', async () => {

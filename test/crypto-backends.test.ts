@@ -17,6 +17,7 @@ import { createPublicKey, randomBytes } from 'node:crypto'
 import { hasCode } from '../src/errors.js'
 import { loadVerifyKey, signBytes, signingKeyFromSeed, verifyKeyFromPublicKey } from '../src/format/keys.js'
 import { wipeSecret } from '../src/crypto/ed25519.js'
+import { createSignPool } from '../src/transport/sign-pool.js'
 import { certLine, checkCertLine, kidOfRawHex, signCert } from '../src/format/epoch.js'
 import { readRecords, runInstalledApp, sandbox, ROOT } from './helpers.js'
 
@@ -172,6 +173,24 @@ test('on libsodium a signing key lives in sodium_malloc memory, and once wiped i
   assert.throws(() => signBytes(key, Buffer.alloc(32, 1)), /wiped/)
   // The same seed gives the same key and signature again: nothing else was changed.
   assert.equal(signBytes(signingKeyFromSeed(seed), Buffer.alloc(32, 1)), before)
+})
+
+test('libsodium loads in thread after thread of one process: pools started, used and closed in turn, and two at once', async () => {
+  // A native addon that keeps V8 handles in static storage crashes the process when a
+  // second thread loads it after the first exited (why the lock moved from fs-ext to
+  // fs-native-extensions); a crash here ends this test process.
+  const key = signingKeyFromSeed(randomBytes(32))
+  const hashes = (): Uint8Array => new Uint8Array(randomBytes(64 * 32))
+  const expected = (h: Uint8Array): string[] => Array.from({ length: 64 }, (_, i) => signBytes(key, Buffer.from(h.subarray(i * 32, (i + 1) * 32))))
+  for (let round = 0; round < 8; round++) {
+    const pools = round % 2 === 0 ? [createSignPool(key, 2)] : [createSignPool(key, 1), createSignPool(key, 2)]
+    for (const pool of pools) {
+      const h = hashes()
+      const want = expected(h)
+      assert.deepEqual(await pool.sign(h), want)
+    }
+    await Promise.all(pools.map(async (p) => { await p.close() }))
+  }
 })
 
 test('PINO_AUDIT_CHAIN_CRYPTO with another value is refused naming the variable and its values', async () => {

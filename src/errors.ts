@@ -35,6 +35,8 @@ export type AuditChainErrorCode =
   | 'PAC_LOCK_UNAVAILABLE'
   /** A producer line longer than a record may be: recorded as its size, SHA-256 and first 1 KiB only. */
   | 'PAC_LINE_TOO_LONG'
+  /** Ed25519 falls back to node:crypto (sodium-native cannot be loaded), or PINO_AUDIT_CHAIN_CRYPTO=sodium and it cannot. */
+  | 'PAC_CRYPTO_BACKEND'
 
 export class AuditChainError extends Error {
   readonly code: AuditChainErrorCode

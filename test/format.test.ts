@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto'
 import { chainMemberText, hashPreimagePrefix, parseRecordLine, recordHash, recordHashHex, recordHashOfBytes, recordLine } from '../src/format/record.js'
-import { keyIdOf, rawPublicKey, signBytes, verifyBytes, type SigningKey } from '../src/format/keys.js'
+import { keyIdOf, rawPublicKey, signBytes, signingKeyFromSeed, verifyBytes, verifyKeyFromPublicKey, type SigningKey } from '../src/format/keys.js'
 import { checkHead, headMessage, signHead } from '../src/format/head.js'
 import { certLine, certMessage, checkCertLine, kidOfRawHex, signCert } from '../src/format/epoch.js'
 import { ROOT } from './helpers.js'
@@ -39,7 +39,7 @@ function privateKeyOfSeed (hex: string): ReturnType<typeof createPrivateKey> {
 // RFC 8032 §7.1 TEST 1.
 const privateKey = privateKeyOfSeed(field('private key seed (hex)'))
 const publicKey = createPublicKey(privateKey)
-const key: SigningKey = { privateKey, publicKey, kid: keyIdOf(publicKey) }
+const key: SigningKey = signingKeyFromSeed(Buffer.from(field('private key seed (hex)'), 'hex'))
 
 test('§8 key: raw public key, SPKI PEM and key id', () => {
   assert.equal(rawPublicKey(publicKey).toString('hex'), field('public key (raw, hex)'))
@@ -69,7 +69,7 @@ test('§8.1 record: preimage, H, G and the line, byte for byte', () => {
   assert.ok(parsed.ok)
   assert.equal(chainMemberText(parsed.member), line.slice(line.indexOf('"chain":') + 8, -1))
   assert.equal(recordHashOfBytes(parsed.member.seq, parsed.member.prev, bytes, parsed.bodyEnd).toString('hex'), field('H'))
-  assert.ok(verifyBytes({ publicKey, kid: key.kid, source: 'FORMAT.md' }, hash, parsed.member.sig))
+  assert.ok(verifyBytes(verifyKeyFromPublicKey(publicKey, 'FORMAT.md'), hash, parsed.member.sig))
 })
 
 test('§8.2 head: signed bytes and the head file, byte for byte', () => {
@@ -77,7 +77,7 @@ test('§8.2 head: signed bytes and the head file, byte for byte', () => {
   assert.equal(headMessage(head).toString('utf8'), blockAfter('Signed bytes:'))
   const again = signHead(key, head.chainId, head.seq, head.hash, new Date(head.time))
   assert.equal(JSON.stringify(again), blockAfter('The head file:'))
-  const checked = checkHead(blockAfter('The head file:'), new Map([[key.kid, { publicKey, kid: key.kid, source: 'FORMAT.md' }]]))
+  const checked = checkHead(blockAfter('The head file:'), new Map([[key.kid, verifyKeyFromPublicKey(publicKey, 'FORMAT.md')]]))
   assert.ok(checked.ok)
 })
 
@@ -98,7 +98,7 @@ test('§8.3 epoch certificate: the epoch key, signed bytes and the certificate l
   assert.equal(certMessage(cert).toString('utf8'), blockAfter('Signed bytes of the certificate'))
   assert.equal(certLine(cert), blockAfter('The certificate line:'))
   // And the reading side trusts exactly that line, given the master key.
-  const checked = checkCertLine(blockAfter('The certificate line:'), new Map([[key.kid, { publicKey, kid: key.kid, source: 'FORMAT.md' }]]))
+  const checked = checkCertLine(blockAfter('The certificate line:'), new Map([[key.kid, verifyKeyFromPublicKey(publicKey, 'FORMAT.md')]]))
   assert.ok(checked.ok)
   assert.deepEqual(checked.cert, cert)
   assert.equal(new Date(cert.notBefore).toISOString(), '2025-11-25T00:00:00.000Z')

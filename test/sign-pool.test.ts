@@ -127,7 +127,7 @@ test('a signing thread that fails is an error: nothing after the failure is writ
   const key = signingKeyFromPem(privateKey.export({ format: 'pem', type: 'pkcs8' }), 'test key')
   const chain = createChain(key, 'c'.repeat(32))
   // A pool whose threads hold no usable key: the first batch ends the thread with an error.
-  const broken = createSignPool({} as KeyObject, 2)
+  const broken = createSignPool({ ...key, secret: { backend: 'node:crypto', key: {} as KeyObject, wiped: false } }, 2)
   const written: string[] = []
   const errors: Error[] = []
   const queue = createSigningQueue(chain, broken, (text) => { written.push(text) }, (err) => { errors.push(err) })
@@ -147,7 +147,7 @@ test('a working pool signs what inline signing would: same lines, same order', a
   const inline = createChain(key, 'd'.repeat(32))
   const expected = bodies.map((b) => inline.append(b)).join('')
   const pooled = createChain(key, 'd'.repeat(32))
-  const pool = createSignPool(key.privateKey, 3)
+  const pool = createSignPool(key, 3)
   let text = ''
   const queue = createSigningQueue(pooled, pool, (t) => { text += t }, (err) => { throw err })
   for (const b of bodies) queue.add(pooled.prepare(b))

@@ -9,10 +9,10 @@
  * Not part of the record format: only the writer reads it. Epoch public data stays
  * after erasure, so a restarted writer can still check records signed with an erased key.
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { AuditChainError } from '../errors.js'
 import { replaceFile } from '../transport/safe-fs.js'
-import { keyIdOf, readPrivateFile, rawPublicKey, type SigningKey } from '../format/keys.js'
+import { readPrivateFile, signingKeyFromSeed, type SigningKey } from '../format/keys.js'
+import { wipeSecret } from '../crypto/ed25519.js'
 import { kidOfRawHex } from '../format/epoch.js'
 
 export interface EpochKey {
@@ -79,12 +79,13 @@ export function bundleText (b: Omit<EpochBundle, 'path'>): string {
 export function signingKeyOf (b: EpochBundle, e: EpochKey): SigningKey {
   if (e.seed === null) throw new AuditChainError('PAC_EPOCH', `the key of epoch ${e.epoch} (kid ${e.kid}) was already erased from ${b.path}: that epoch has ended`)
   const seed = Buffer.from(e.seed, 'hex')
-  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: seed.toString('base64url'), x: Buffer.from(e.pub, 'hex').toString('base64url') }, format: 'jwk' })
+  const key = signingKeyFromSeed(seed)
   seed.fill(0)
-  const publicKey = createPublicKey(privateKey)
-  const kid = keyIdOf(publicKey)
-  if (kid !== e.kid || rawPublicKey(publicKey).toString('hex') !== e.pub) throw new AuditChainError('PAC_EPOCH', `the seed of epoch ${e.epoch} in ${b.path} does not belong to its public key ${e.kid}: the bundle is damaged`)
-  return { privateKey, publicKey, kid }
+  if (key.kid !== e.kid || key.publicRaw.toString('hex') !== e.pub) {
+    wipeSecret(key.secret)
+    throw new AuditChainError('PAC_EPOCH', `the seed of epoch ${e.epoch} in ${b.path} does not belong to its public key ${e.kid}: the bundle is damaged`)
+  }
+  return key
 }
 
 /**

@@ -6,8 +6,9 @@
  *
  * G signs the UTF-8 bytes of "pac1-epoch|S|N|K|X|A|Z|MK" with the master key MK.
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
-import { signBytes, verifyBytes, type SigningKey, type VerifyKey } from './keys.js'
+import { createHash, type KeyObject } from 'node:crypto'
+import { isStrictPublicKey } from '../crypto/strict.js'
+import { publicKeyFromRaw, signBytes, verifyBytes, type SigningKey, type VerifyKey } from './keys.js'
 
 export interface EpochCert {
   /** 32 hex: one `audit-chain epochs` run; epochs of a series are numbered from 0. */
@@ -53,7 +54,7 @@ export function kidOfRawHex (pubHex: string): string {
 
 /** A KeyObject for a raw 32-byte Ed25519 public key given as hex. */
 export function publicKeyFromRawHex (pubHex: string): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pubHex, 'hex').toString('base64url') }, format: 'jwk' })
+  return publicKeyFromRaw(Buffer.from(pubHex, 'hex'))
 }
 
 const isMs = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
@@ -81,6 +82,9 @@ export function checkCertLine (text: string, masters: ReadonlyMap<string, Verify
   if (typeof c.sig !== 'string' || !SIG.test(c.sig) || Buffer.from(c.sig, 'base64url').toString('base64url') !== c.sig) return { ok: false, reason: 'sig must be 86 base64url characters (the canonical spelling)' }
   const cert: EpochCert = { series: c.series, epoch: c.epoch, kid: c.kid, pub: c.pub, notBefore: c.notBefore, notAfter: c.notAfter, master: c.master, sig: c.sig }
   if (kidOfRawHex(cert.pub) !== cert.kid) return { ok: false, reason: `kid ${cert.kid} is not the key id of pub` }
+  // Checked before the master's signature: a master key must not be able to vouch for a
+  // key that the strict rule would make verify (or fail) depending on the backend.
+  if (!isStrictPublicKey(Buffer.from(cert.pub, 'hex'))) return { ok: false, reason: 'pub is a point of small order or a non-canonical encoding, which no signature may verify with (FORMAT.md §2.1)' }
   const master = masters.get(cert.master)
   if (master === undefined) return { ok: false, reason: `signed by master key ${cert.master}, which is not one of the master keys given (--master)` }
   if (!verifyBytes(master, certMessage(cert), cert.sig)) return { ok: false, reason: 'the master key\'s signature does not verify: the certificate was changed' }

@@ -1,21 +1,28 @@
 /**
  * Ed25519 keys: loading, key ids, signing and checking (RFC 8032, pure Ed25519,
- * through node:crypto). Messages never include key material or file contents.
+ * through crypto/ed25519.ts: libsodium or node:crypto, one strict verdict).
+ * Messages never include key material or file contents.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs'
 import { AuditChainError } from '../errors.js'
+import { secretKeyFromSeed, sign, verify, type SecretKey } from '../crypto/ed25519.js'
+import { isStrictPublicKey } from '../crypto/strict.js'
 import type { EpochCert } from './epoch.js'
 
 export interface SigningKey {
-  privateKey: KeyObject
+  /** In guarded memory on libsodium; wipe it with wipeSecret when the key is done with. */
+  secret: SecretKey
   publicKey: KeyObject
+  publicRaw: Buffer
   /** First 16 hex characters of SHA-256 of the raw 32-byte public key (FORMAT.md §2). */
   kid: string
 }
 
 export interface VerifyKey {
   publicKey: KeyObject
+  /** The raw 32-byte public key, checked against the strict rule (FORMAT.md §2.1) when loaded. */
+  raw: Buffer
   kid: string
   /** Where the key came from, for reports. */
   source: string
@@ -41,13 +48,31 @@ export function keyIdOf (publicKey: KeyObject): string {
 
 /** G: base64url (no padding) of the Ed25519 signature over `message`. */
 export function signBytes (key: SigningKey, message: Buffer): string {
-  return sign(null, message, key.privateKey).toString('base64url')
+  return sign(key.secret, message).toString('base64url')
 }
 
+/** The strict verdict of FORMAT.md §2.1, whichever backend this thread has. */
 export function verifyBytes (key: VerifyKey, message: Buffer, sig: string): boolean {
-  const signature = Buffer.from(sig, 'base64url')
-  if (signature.length !== 64) return false
-  return verify(null, message, key.publicKey, signature)
+  return verify(key.raw, key.publicKey, message, Buffer.from(sig, 'base64url'))
+}
+
+// PKCS#8 of an Ed25519 key as node:crypto and "audit-chain keygen" write it (RFC 8410 §7):
+// these 16 bytes, then the 32-byte seed.
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+
+/** A signing key from a 32-byte seed; the caller wipes `seed`. */
+export function signingKeyFromSeed (seed: Uint8Array): SigningKey {
+  const { secret, publicRaw } = secretKeyFromSeed(seed)
+  const publicKey = publicKeyFromRaw(publicRaw)
+  return { secret, publicKey, publicRaw, kid: keyIdOfRaw(publicRaw) }
+}
+
+export function publicKeyFromRaw (raw: Uint8Array): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' })
+}
+
+export function keyIdOfRaw (raw: Uint8Array): string {
+  return createHash('sha256').update(raw).digest('hex').slice(0, 16)
 }
 
 export function signingKeyFromPem (pem: string | Buffer, source: string): SigningKey {
@@ -60,13 +85,27 @@ export function signingKeyFromPem (pem: string | Buffer, source: string): Signin
   if (privateKey.asymmetricKeyType !== 'ed25519') {
     throw new AuditChainError('PAC_KEY_WRONG_TYPE', `${source} is a ${privateKey.asymmetricKeyType ?? 'unknown'} key; expected an Ed25519 private key`)
   }
-  const publicKey = createPublicKey(privateKey)
-  return { privateKey, publicKey, kid: keyIdOf(publicKey) }
+  // Only the seed goes on (into guarded memory on libsodium); the parsed copies are wiped
+  // where they are Buffers. The KeyObject and the PEM text are left to the collector.
+  const der = privateKey.export({ format: 'der', type: 'pkcs8' })
+  try {
+    if (der.length !== PKCS8_ED25519_PREFIX.length + 32 || !der.subarray(0, PKCS8_ED25519_PREFIX.length).equals(PKCS8_ED25519_PREFIX)) {
+      throw new AuditChainError('PAC_KEY_WRONG_TYPE', `${source} is an Ed25519 key in an unexpected PKCS#8 layout; write it again with "audit-chain keygen"`)
+    }
+    return signingKeyFromSeed(der.subarray(PKCS8_ED25519_PREFIX.length))
+  } finally {
+    der.fill(0)
+  }
 }
 
 /** Load the writer's private key from a file (see {@link readPrivateFile}). */
 export function loadSigningKey (path: string, option = 'privateKeyPath'): SigningKey {
-  return signingKeyFromPem(readPrivateFile(path, option, 'private key file', '"npx audit-chain keygen --out <dir>"'), `private key file ${path} (option ${option})`)
+  const pem = readPrivateFile(path, option, 'private key file', '"npx audit-chain keygen --out <dir>"')
+  try {
+    return signingKeyFromPem(pem, `private key file ${path} (option ${option})`)
+  } finally {
+    pem.fill(0)
+  }
 }
 
 /**
@@ -129,11 +168,16 @@ export function loadVerifyKey (path: string): VerifyKey {
   if (publicKey.asymmetricKeyType !== 'ed25519') {
     throw new AuditChainError('PAC_KEY_WRONG_TYPE', `public key file ${path} holds a ${publicKey.asymmetricKeyType ?? 'unknown'} key; expected Ed25519`)
   }
-  return { publicKey, kid: keyIdOf(publicKey), source: path }
+  const raw = rawPublicKey(publicKey)
+  if (!isStrictPublicKey(raw)) {
+    throw new AuditChainError('PAC_KEY_WRONG_TYPE', `public key file ${path} holds a point of small order or a non-canonical encoding, which no signature may verify with (FORMAT.md §2.1); it is not a key made by "audit-chain keygen"`)
+  }
+  return { publicKey, raw, kid: keyIdOfRaw(raw), source: path }
 }
 
 export function verifyKeyFromPublicKey (publicKey: KeyObject, source: string): VerifyKey {
-  return { publicKey, kid: keyIdOf(publicKey), source }
+  const raw = rawPublicKey(publicKey)
+  return { publicKey, raw, kid: keyIdOfRaw(raw), source }
 }
 
 export function generateKeyPairPem (): { privatePem: string, publicPem: string, kid: string } {

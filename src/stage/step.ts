@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { checkHeadDirectory, loadStageKey, resolveStageOptions, type AuditStageOptions } from './options.js'
+import { wipeSecret } from '../crypto/ed25519.js'
 
 // Run from source under tsx (the tests do), this module is a .ts file; pino's worker
 // thread cannot load TypeScript, so it is given the compiled stage (npm test builds first).
@@ -39,7 +40,7 @@ export interface AuditStageStep {
  */
 export function auditChainStage (options: AuditStageOptions): AuditStageStep {
   const opts = resolveStageOptions(options)
-  loadStageKey(opts)
+  wipeSecret(loadStageKey(opts).secret) // only checked here; the worker loads it again to sign
   checkHeadDirectory(opts)
   const resolved: AuditStageOptions = {
     ...options,

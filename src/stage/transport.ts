@@ -15,6 +15,7 @@ import { bodyFromLine, oversizeWarning, type OversizeLine } from '../format/body
 import { chainCloseBody, chainOpenBody } from '../format/control.js'
 import { signHead, writeHeadFile } from '../format/head.js'
 import { createChain } from '../transport/chain.js'
+import { wipeSecret } from '../crypto/ed25519.js'
 import { createSignPool, createSigningQueue, type SignPool, type SigningQueue } from '../transport/sign-pool.js'
 import { createOutlet } from './outlet.js'
 import { joinPipeline, type PipelinePlace } from './pipeline.js'
@@ -82,7 +83,7 @@ export default async function auditChainStage (options: AuditStageOptions): Prom
   let pool: SignPool | undefined
   let signing: SigningQueue | undefined
   if (opts.signers > 1) {
-    pool = createSignPool(key.privateKey, opts.signers)
+    pool = createSignPool(key, opts.signers)
     signing = createSigningQueue(chain, pool, outlet.push, fail)
   }
 
@@ -160,6 +161,7 @@ export default async function auditChainStage (options: AuditStageOptions): Prom
       }
     } finally {
       await pool?.close()
+      wipeSecret(key.secret)
     }
     if (failure !== undefined) throw failure
     // The next step ends only after the seal: pino's pipeline ends it when we end.

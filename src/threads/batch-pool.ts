@@ -6,17 +6,26 @@
  * of its buffer); the thread answers `{ id, result }`. The program is plain source text
  * run with `eval: true` (see transport/sign-worker.ts for why).
  *
- * Request `{ id, data: Uint8Array }` → response `{ id, result }`. A thread that throws,
+ * Request `{ id, data: Uint8Array }` → response `{ id, result }`; `{ close: true }` asks
+ * the thread to wipe what it holds and exit (it is terminated if it has not within
+ * {@link CLOSE_GRACE_MS}). A thread that throws,
  * exits or answers malformed fails the pool: every pending and later batch rejects with
  * the caller's error, so no caller can go on as if its work had been done.
  */
 import { Worker } from 'node:worker_threads'
 
+/** How long a closing thread may take to wipe its key and exit before it is terminated. */
+const CLOSE_GRACE_MS = 2000
+
 export interface BatchPoolSpec<T> {
   /** The thread's program, as source text. */
   source: string
-  /** Given to every thread as `workerData` (structured clone: KeyObjects cross as keys, not text). */
-  workerData: unknown
+  /**
+   * Thread `index`'s `workerData` (structured clone: KeyObjects cross as keys, not text),
+   * and the ArrayBuffers in it to transfer rather than copy (a key seed, which the
+   * thread wipes once it holds the key).
+   */
+  workerData: (index: number) => { data: unknown, transfer?: ArrayBuffer[] }
   size: number
   /** The answer to a batch of `count` items, or undefined when `result` is malformed. */
   accept: (result: unknown, count: number) => T | undefined
@@ -60,20 +69,22 @@ export function createBatchPool<T> (spec: BatchPoolSpec<T>): BatchPool<T> {
   let started = false
   const threads: Array<Thread<T>> = []
 
-  const fail = (err: Error): void => {
+  // `terminate`: false when closing, where each thread is asked to wipe and exit instead.
+  const fail = (err: Error, terminate = true): void => {
     failure ??= err
     for (const thread of threads) {
       for (const { reject } of thread.waiting.values()) reject(failure)
       thread.waiting.clear()
       thread.load = 0
-      if (!thread.exited) void thread.worker.terminate()
+      if (terminate && !thread.exited) void thread.worker.terminate()
     }
   }
 
   const startThread = (index: number): void => {
     let worker: Worker
     try {
-      worker = new Worker(spec.source, { eval: true, workerData: spec.workerData })
+      const { data, transfer } = spec.workerData(index)
+      worker = new Worker(spec.source, { eval: true, workerData: data, transferList: transfer })
     } catch (err) {
       fail(spec.failed(index, `it could not start: ${(err as Error).message}`, err))
       return
@@ -130,8 +141,16 @@ export function createBatchPool<T> (spec: BatchPoolSpec<T>): BatchPool<T> {
     async close () {
       if (closed) return
       closed = true
-      fail(spec.closed())
-      await Promise.all(threads.map(async (t) => { if (!t.exited) await t.worker.terminate() }))
+      const open = threads.filter((t) => !t.exited)
+      for (const t of open) t.worker.postMessage({ close: true })
+      fail(spec.closed(), false)
+      await Promise.all(open.map(async (t) => {
+        if (t.exited) return
+        const grace = setTimeout(() => { void t.worker.terminate() }, CLOSE_GRACE_MS)
+        // Not events.once: it would reject on the thread's 'error', which `fail` has reported.
+        await new Promise((resolve) => t.worker.once('exit', resolve))
+        clearTimeout(grace)
+      }))
     }
   }
 }

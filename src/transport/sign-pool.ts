@@ -6,8 +6,10 @@
  * the lines back in seq order: a record is written only after it and every record
  * before it has its signature.
  */
-import type { KeyObject } from 'node:crypto'
 import { AuditChainError } from '../errors.js'
+import { sodiumPath } from '../crypto/backend.js'
+import { seedCopy } from '../crypto/ed25519.js'
+import type { SigningKey } from '../format/keys.js'
 import type { Chain, PreparedRecord } from './chain.js'
 import { createBatchPool } from '../threads/batch-pool.js'
 import { SIGN_WORKER_SOURCE } from './sign-worker.js'
@@ -32,15 +34,22 @@ function signerFailed (index: number, why: string, cause?: unknown): AuditChainE
 }
 
 /**
- * Start `size` signing threads holding `privateKey`. The key reaches them as a
- * KeyObject in `workerData` (structured clone between threads), never as text.
- * The threads do not keep the process alive while they have no work.
+ * Start `size` signing threads holding `key`. On libsodium each gets the seed in an
+ * ArrayBuffer of its own, transferred (not copied) and wiped there once expanded into
+ * guarded memory; on node:crypto a KeyObject (structured clone between threads). Never
+ * as text. `close` has every thread zero its key. The threads do not keep the process
+ * alive while they have no work.
  */
-export function createSignPool (privateKey: KeyObject, size: number): SignPool {
+export function createSignPool (key: SigningKey, size: number): SignPool {
+  const addon = key.secret.backend === 'libsodium' ? sodiumPath() : undefined
   const pool = createBatchPool<string>({
     // Plain source text, so the thread needs no module loader of ours (see sign-worker.ts).
     source: SIGN_WORKER_SOURCE,
-    workerData: { privateKey },
+    workerData: () => {
+      if (addon === undefined) return { data: { privateKey: key.secret.backend === 'node:crypto' ? key.secret.key : undefined } }
+      const seed = seedCopy(key.secret)
+      return { data: { sodiumPath: addon, seed }, transfer: [seed] }
+    },
     size,
     accept: (sigs, count) => typeof sigs === 'string' && sigs.length === count * SLOT_CHARS ? sigs : undefined,
     failed: signerFailed,

@@ -12,6 +12,8 @@ import { assertHeadLocation, ensureLogDirectory } from './file.js'
 import { resolveOptions, type AuditTransportOptions } from './options.js'
 import { findResumePoint } from './rotation.js'
 import { isSealSignals, sealOnSignals, type SealSignals } from './signals.js'
+import { wipeSecret } from '../crypto/ed25519.js'
+import { backendName, CRYPTO_ENV } from '../crypto/backend.js'
 import { loadSigner, ownPublicKeys, startingEpoch } from './signer.js'
 import { keepErrorCodes } from './worker-errors.js'
 
@@ -52,11 +54,16 @@ export function auditChainTransport (callerOptions: AuditChainTransportOptions):
   const { options, handleSignals } = splitHandleSignals(callerOptions)
   const opts = resolveOptions(options)
   const signer = loadSigner(opts)
-  ensureLogDirectory(opts.destination, opts.mkdir)
-  assertHeadLocation(opts.headFile, opts.destination)
-  assertUnlocked(opts.destination)
-  const { tail } = findResumePoint(opts.destination, ownPublicKeys(signer))
-  if (signer.kind === 'epochs') startingEpoch(signer.keys, tail, Date.now())
+  try {
+    ensureLogDirectory(opts.destination, opts.mkdir)
+    assertHeadLocation(opts.headFile, opts.destination)
+    assertUnlocked(opts.destination)
+    const { tail } = findResumePoint(opts.destination, ownPublicKeys(signer))
+    if (signer.kind === 'epochs') startingEpoch(signer.keys, tail, Date.now())
+  } finally {
+    // This thread only checks; the worker loads the key again to sign.
+    if (signer.kind === 'key') wipeSecret(signer.key.secret)
+  }
   const resolved: AuditTransportOptions = {
     ...options,
     destination: opts.destination,
@@ -64,7 +71,12 @@ export function auditChainTransport (callerOptions: AuditChainTransportOptions):
     ...(opts.epochKeysPath !== undefined ? { epochKeysPath: opts.epochKeysPath } : {}),
     ...(typeof options.headFile === 'string' ? { headFile: opts.headFile as string } : {})
   }
-  const stream = pino.transport({ target: transportTarget, options: resolved })
+  // Having warned here that libsodium cannot be loaded, tell the worker to use
+  // node:crypto: it would fail to load it too, and warn a second time.
+  const worker = backendName() === 'node:crypto' && process.env[CRYPTO_ENV] === undefined
+    ? { worker: { env: { ...process.env, [CRYPTO_ENV]: 'node' } } }
+    : {}
+  const stream = pino.transport({ target: transportTarget, options: resolved, ...worker })
   keepErrorCodes(stream)
   const release = sealOnSignals(handleSignals, async () => { await closeAuditTransport(stream) })
   stream.once('close', release)

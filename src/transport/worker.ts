@@ -14,6 +14,7 @@ import { signHead, writeHeadFile } from '../format/head.js'
 import type { SigningKey } from '../format/keys.js'
 import { eraseBefore, nextEpoch, rescan, signingKeyOfEpoch, type EpochKeys, type HostEpoch } from '../epoch/epoch-keys.js'
 import { createChain, type Chain } from './chain.js'
+import { wipeSecret } from '../crypto/ed25519.js'
 import { createSignPool, createSigningQueue, type SignPool, type SigningQueue } from './sign-pool.js'
 import { assertHeadLocation, ensureLogDirectory, openLogFile, type LogFile } from './file.js'
 import { acquireLock, type Lock } from './lock.js'
@@ -240,7 +241,7 @@ export default async function auditChainTransport (options: AuditTransportOption
   let pool: SignPool | undefined
   let signing: SigningQueue | undefined
   const startSigning = (): void => {
-    pool = createSignPool(key.privateKey, opts.signers)
+    pool = createSignPool(key, opts.signers)
     signing = createSigningQueue(chain, pool, (text) => { file.write(text); afterWrite() }, fail)
   }
   if (opts.signers > 1) startSigning()
@@ -265,8 +266,11 @@ export default async function auditChainTransport (options: AuditTransportOption
         expired = new AuditChainError('PAC_EPOCH', `no epoch key follows epoch ${current.epoch} of ${current.bundle.path}, which ended at ${new Date(current.notAfter).toISOString()}: records can no longer be signed. Generate the next series with "audit-chain epochs"${epochKeys.directory ? ` into ${epochKeys.source}` : ', put both bundles in one directory and point epochKeysPath at it'}, then restart`)
         break
       }
+      const ended = key
       key = signingKeyOfEpoch(next)
       chain.setKey(key)
+      // Its epoch.close is signed; nothing it signed is in flight (see above).
+      wipeSecret(ended.secret)
       current = next
     }
     epoch = current
@@ -456,6 +460,7 @@ export default async function auditChainTransport (options: AuditTransportOption
       await file.close().catch(() => {})
       lock.release()
       await pool?.close()
+      wipeSecret(key.secret)
       throw err
     }
     if (epochTimer === undefined) {
@@ -491,7 +496,9 @@ export default async function auditChainTransport (options: AuditTransportOption
       await file.close()
     } finally {
       lock.release()
+      // Every signing thread zeroes its copy of the key, then this thread zeroes its own.
       await pool?.close()
+      wipeSecret(key.secret)
     }
     if (failure !== undefined) throw failure
   }

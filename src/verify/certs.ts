@@ -83,7 +83,7 @@ export function loadCerts (paths: string[], masters: ReadonlyMap<string, VerifyK
       }
       byKid.set(cert.kid, given)
       byEpoch.set(`${cert.series}|${cert.epoch}`, given)
-      keys.push({ publicKey, kid: cert.kid, source: where, epoch: cert })
+      keys.push({ publicKey, raw: Buffer.from(cert.pub, 'hex'), kid: cert.kid, source: where, epoch: cert })
     })
   }
   return keys

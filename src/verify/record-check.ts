@@ -4,6 +4,7 @@
  */
 import { parseRecordLine, recordHashOfBytes, isChainMember, type ChainMember } from '../format/record.js'
 import { verifyBytes, type VerifyKey } from '../format/keys.js'
+import { isStrictSignature } from '../crypto/strict.js'
 
 /** The integrity failure of a record line, if any (at most one is reported per line). */
 export interface IntegrityFailure {
@@ -102,6 +103,11 @@ export function checkLineUpToSignature (line: Buffer, keyring: ReadonlyMap<strin
   // check a line changed in its signature's last character would verify as intact.
   if (!isCanonicalSig(member.sig)) {
     return { kind: 'record', member, fields, failure: { kind: 'bad-signature', message: `the record's signature is not in the one base64url form the format allows (its last character was changed): the line was altered after it was written` } }
+  }
+  // The strict rule's byte checks (FORMAT.md §2.1) here, before the signature may go to a
+  // pool thread, so that every path and backend gives one verdict.
+  if (!isStrictSignature(Buffer.from(member.sig, 'base64url'))) {
+    return withSignatureResult({ kind: 'signature', member, fields, key, hash }, false)
   }
   return { kind: 'signature', member, fields, key, hash }
 }

@@ -9,6 +9,7 @@ import type { KeyObject } from 'node:crypto'
 import { AuditChainError } from '../errors.js'
 import type { VerifyKey } from '../format/keys.js'
 import { createBatchPool } from '../threads/batch-pool.js'
+import { sodiumPath } from '../crypto/backend.js'
 import { SIG_WORKER_SOURCE } from './sig-worker.js'
 
 /** One item of a request: uint32 LE key index, 32 bytes of H, 64 bytes of signature. */
@@ -47,13 +48,15 @@ function threadFailed (index: number, why: string, cause?: unknown): AuditChainE
 export function createSigPool (keyring: ReadonlyMap<string, VerifyKey>, size: number): SigPool {
   const keyIndex = new Map<string, number>()
   const keys: KeyObject[] = []
+  const raw: Uint8Array[] = []
   for (const [kid, key] of keyring) {
     keyIndex.set(kid, keys.length)
     keys.push(key.publicKey)
+    raw.push(key.raw)
   }
   const pool = createBatchPool<Uint8Array>({
     source: SIG_WORKER_SOURCE,
-    workerData: { keys },
+    workerData: () => ({ data: { keys, raw, sodiumPath: sodiumPath() } }),
     size,
     accept: (valid, count) => valid instanceof Uint8Array && valid.length === count ? valid : undefined,
     failed: threadFailed,

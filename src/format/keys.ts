@@ -137,20 +137,31 @@ export function readPrivateFile (path: string, option: string, what: string, cre
     if (uid !== undefined && stat.uid !== uid) {
       throw new AuditChainError('PAC_KEY_PERMISSIONS', `${what} ${path} (option ${option}) is owned by uid ${stat.uid}, not by this process's user (uid ${uid}); a private key must belong to the user that signs with it: if the file is really yours, run "chown ${uid} ${path}" and "chmod 600 ${path}"`)
     }
-    if ((stat.mode & 0o077) !== 0) {
-      throw new AuditChainError('PAC_KEY_PERMISSIONS', `${what} ${path} (option ${option}) has mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}; it must not be readable by group or others: run "chmod 600 ${path}"`)
-    }
+    let content: Buffer
     try {
-      return readFileSync(fd)
+      content = readFileSync(fd)
     } catch (err) {
       throw new AuditChainError('PAC_KEY_UNREADABLE', `${what} ${path} (option ${option}) cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
     }
+    // What the file is comes first: a public key given here (its loose mode is normal)
+    // must not be answered with "chmod 600".
+    if (content.includes(PUBLIC_PEM) && !content.includes(PRIVATE_PEM)) {
+      throw new AuditChainError('PAC_KEY_WRONG_TYPE', `${what} ${path} (option ${option}) holds a public key; ${option} needs the private key (the .key file ${create} writes, not the .pub one)`)
+    }
+    if ((stat.mode & 0o077) !== 0) {
+      content.fill(0)
+      throw new AuditChainError('PAC_KEY_PERMISSIONS', `${what} ${path} (option ${option}) has mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}; it must not be readable by group or others: run "chmod 600 ${path}"`)
+    }
+    return content
   } finally {
     closeSync(fd)
   }
 }
 
-/** Load a public key (SPKI PEM; a private key PEM is accepted and reduced to its public half). */
+const PUBLIC_PEM = '-----BEGIN PUBLIC KEY-----'
+const PRIVATE_PEM = 'PRIVATE KEY-----'
+
+/** Load a public key (SPKI PEM; a private key PEM is accepted, with a warning, and reduced to its public half). */
 export function loadVerifyKey (path: string): VerifyKey {
   let pem: Buffer
   try {
@@ -158,6 +169,10 @@ export function loadVerifyKey (path: string): VerifyKey {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     throw new AuditChainError(code === 'ENOENT' ? 'PAC_KEY_MISSING' : 'PAC_KEY_UNREADABLE', `public key file ${path} cannot be read (${code ?? 'error'})`)
+  }
+  if (pem.includes(PRIVATE_PEM)) {
+    // Accepted (its public half is what checks), but said: a verifier never needs it.
+    process.emitWarning(new AuditChainError('PAC_KEY_WRONG_TYPE', `public key file ${path} holds a private key; verifying needs only the public key (the .pub file "audit-chain keygen" writes). Keep private keys off the auditor's machine: whoever holds one can re-sign a forged history`))
   }
   let publicKey: KeyObject
   try {

@@ -4,11 +4,13 @@
  * signatures, to the first record of the current file: a file planted in the
  * directory, however it is named and whatever its lines claim, is never vouched for.
  */
-import { closeSync, constants, openSync, readSync } from 'node:fs'
+import { constants, createReadStream, openSync } from 'node:fs'
 import { createHash, type KeyObject } from 'node:crypto'
 import { basename } from 'node:path'
 import { isCompleteJson, parseRecordLine, recordHashOfBytes, type ParsedRecord } from '../format/record.js'
 import { isTornLine } from '../format/control.js'
+import { MAX_LINE_BYTES } from '../format/limits.js'
+import { forEachLine, READ_CHUNK_BYTES, type InputLine } from '../verify/lines.js'
 import { listRotated } from './rotation.js'
 import { readFileEnds, recordFault } from './tail.js'
 
@@ -48,7 +50,7 @@ const linkOf = (r: FileRecord): Link => {
   }
 }
 
-const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message ?? 'error'
+export const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message ?? 'error'
 
 /**
  * Walk back from the current file's first record (`destination`) through the rotated
@@ -99,9 +101,6 @@ export function chainFiles (destination: string, chainId: string, keys: Readonly
   return { proven: proven.reverse(), unproven }
 }
 
-const NEWLINE = 0x0a
-const READ_CHUNK = 1024 * 1024
-
 /**
  * Check every line of a rotated file before it is deleted: each record's hash, each
  * record linked to the one before (seq + 1, prev = its hash), from `file.firstSeq` to
@@ -111,61 +110,44 @@ const READ_CHUNK = 1024 * 1024
  * to be no record is a torn line a chain.resume right after it describes. Returns
  * why the file fails, or undefined.
  */
-export function checkFileLinks (file: ProvenFile): string | undefined {
+export async function checkFileLinks (file: ProvenFile): Promise<string | undefined> {
   let fd: number
   try {
     fd = openSync(file.path, constants.O_RDONLY | constants.O_NOFOLLOW)
   } catch (err) {
     return `it cannot be read (${codeOf(err)})`
   }
-  try {
-    let last: { seq: number, hash: string } | undefined
-    let held: { offset: number, length: number, sha256: string } | undefined
-    let fault: string | undefined
-    let offset = 0
-    let lineNo = 0
-    const onLine = (line: Buffer): boolean => {
-      lineNo++
-      const parsed = parseRecordLine(line)
-      if (!parsed.ok) {
-        if (held !== undefined || isCompleteJson(line)) { fault = `line ${held !== undefined ? lineNo - 1 : lineNo} is not a record`; return false }
-        held = { offset, length: line.length, sha256: createHash('sha256').update(line).digest('hex') }
-        return true
-      }
-      const { member } = parsed
-      if (recordHashOfBytes(member.seq, member.prev, line, parsed.bodyEnd).toString('hex') !== member.hash) { fault = `the record at line ${lineNo} (seq ${member.seq}) does not match its hash`; return false }
-      const expected = last === undefined ? { seq: file.firstSeq } : { seq: last.seq + 1, prev: last.hash }
-      if (member.seq !== expected.seq || (expected.prev !== undefined && member.prev !== expected.prev)) { fault = `the record at line ${lineNo} (seq ${member.seq}) does not link to the record before it`; return false }
-      if (held !== undefined) {
-        const torn = parsed.fields.torn
-        const explained = parsed.fields.event === 'chain.resume' && isTornLine(torn) && torn.offset === held.offset && torn.length === held.length && torn.sha256 === held.sha256
-        if (!explained) { fault = `line ${lineNo - 1} is not a record`; return false }
-        held = undefined
-      }
-      last = { seq: member.seq, hash: member.hash }
+  let last: { seq: number, hash: string } | undefined
+  let held: { offset: number, length: number, sha256: string } | undefined
+  let fault: string | undefined
+  const onLine = ({ number, offset, length, bytes, terminated }: InputLine): boolean => {
+    const parsed = bytes === undefined ? undefined : parseRecordLine(bytes)
+    if (bytes === undefined || parsed === undefined || !parsed.ok || !terminated) {
+      if (held !== undefined || bytes === undefined || !terminated || isCompleteJson(bytes)) { fault = `line ${held !== undefined ? number - 1 : number} is not a complete record`; return false }
+      held = { offset, length, sha256: createHash('sha256').update(bytes).digest('hex') }
       return true
     }
-    const buf = Buffer.allocUnsafe(READ_CHUNK)
-    let pending = Buffer.alloc(0)
-    for (;;) {
-      const n = readSync(fd, buf, 0, READ_CHUNK, null)
-      if (n === 0) break
-      let data = pending.length > 0 ? Buffer.concat([pending, buf.subarray(0, n)]) : buf.subarray(0, n)
-      let from = 0
-      for (let end = data.indexOf(NEWLINE); end >= 0; end = data.indexOf(NEWLINE, from)) {
-        if (!onLine(data.subarray(from, end))) return fault
-        offset += end - from + 1
-        from = end + 1
-      }
-      data = data.subarray(from)
-      pending = Buffer.from(data)
+    const { member } = parsed
+    if (recordHashOfBytes(member.seq, member.prev, bytes, parsed.bodyEnd).toString('hex') !== member.hash) { fault = `the record at line ${number} (seq ${member.seq}) does not match its hash`; return false }
+    const expected = last === undefined ? { seq: file.firstSeq } : { seq: last.seq + 1, prev: last.hash }
+    if (member.seq !== expected.seq || (expected.prev !== undefined && member.prev !== expected.prev)) { fault = `the record at line ${number} (seq ${member.seq}) does not link to the record before it`; return false }
+    if (held !== undefined) {
+      const torn = parsed.fields.torn
+      const explained = parsed.fields.event === 'chain.resume' && isTornLine(torn) && torn.offset === held.offset && torn.length === held.length && torn.sha256 === held.sha256
+      if (!explained) { fault = `line ${number - 1} is not a record`; return false }
+      held = undefined
     }
-    if (pending.length > 0 || held !== undefined) return 'its last line is not a complete record'
-    if (last === undefined || last.seq !== file.lastSeq || last.hash !== file.lastHash) return 'its last record is not the one the next file links to'
-    return undefined
+    last = { seq: member.seq, hash: member.hash }
+    return true
+  }
+  try {
+    // The verifier's own line reader: one line held at a time, a too-long one skipped.
+    await forEachLine(createReadStream('', { fd, highWaterMark: READ_CHUNK_BYTES }), MAX_LINE_BYTES, onLine)
   } catch (err) {
     return `it cannot be read (${codeOf(err)})`
-  } finally {
-    closeSync(fd)
   }
+  if (fault !== undefined) return fault
+  if (held !== undefined) return 'its last line is not a complete record'
+  if (last === undefined || last.seq !== file.lastSeq || last.hash !== file.lastHash) return 'its last record is not the one the next file links to'
+  return undefined
 }

@@ -9,7 +9,7 @@ import { basename } from 'node:path'
 import type { KeyObject } from 'node:crypto'
 import type { PrunedFile } from '../format/control.js'
 import type { RetentionOptions } from './options.js'
-import { chainFiles, checkFileLinks } from './chain-files.js'
+import { chainFiles, checkFileLinks, codeOf } from './chain-files.js'
 
 export interface PruneFailure { file: string, code: string }
 
@@ -22,10 +22,6 @@ export interface PrunePlan {
   reasons: string[]
 }
 
-function codeOf (err: unknown): string {
-  return (err as NodeJS.ErrnoException).code ?? (err as Error).message ?? 'error'
-}
-
 /**
  * The rotated files of chain `chainId` that retention removes now: beyond `maxFiles`
  * (the current file not counted), then any further ones closed more than `maxAgeMs`
@@ -35,7 +31,7 @@ function codeOf (err: unknown): string {
  * one whose lines do not all check, so the chain that remains is always contiguous.
  * Files of other chains in the directory are left alone.
  */
-export function planPrune (destination: string, chainId: string, retention: RetentionOptions, keys: ReadonlyMap<string, KeyObject>, now = Date.now()): PrunePlan {
+export async function planPrune (destination: string, chainId: string, retention: RetentionOptions, keys: ReadonlyMap<string, KeyObject>, now = Date.now()): Promise<PrunePlan> {
   const { proven, unproven } = chainFiles(destination, chainId, keys)
   const failed: PruneFailure[] = unproven.map((u) => ({ file: basename(u.path), code: u.code }))
   const reasons = unproven.map((u) => `${basename(u.path)}: ${u.reason}`)
@@ -44,7 +40,7 @@ export function planPrune (destination: string, chainId: string, retention: Rete
   const files: PrunePlan['files'] = []
   for (const [i, f] of proven.entries()) {
     if (!(i < excess || (f.closedAt !== undefined && f.closedAt < oldest))) break
-    const fault = checkFileLinks(f)
+    const fault = await checkFileLinks(f)
     if (fault !== undefined) {
       failed.push({ file: basename(f.path), code: 'UNPROVEN' })
       reasons.push(`${basename(f.path)}: ${fault}`)

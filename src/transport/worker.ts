@@ -223,7 +223,7 @@ export default async function auditChainTransport (options: AuditTransportOption
   const prune = async (): Promise<void> => {
     if (opts.retention === undefined) return
     await advanceEpochs()
-    const plan = planPrune(opts.destination, chain.chainId, opts.retention, ownKeys)
+    const plan = await planPrune(opts.destination, chain.chainId, opts.retention, ownKeys)
     const failed = [...plan.failed]
     if (plan.files.length > 0) {
       file.write(chain.append(retentionPruneBody(chain.chainId, plan.files.map((f) => f.pruned), [])))

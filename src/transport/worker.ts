@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream'
 import { basename, dirname } from 'node:path'
 import { parentPort } from 'node:worker_threads'
-import { randomBytes } from 'node:crypto'
+import { randomBytes, type KeyObject } from 'node:crypto'
 import build from 'pino-abstract-transport'
 import { AuditChainError } from '../errors.js'
 import { bodyAndTime, bodyFromLine, oversizeWarning, wrapLine, type OversizeLine } from '../format/body.js'
@@ -63,13 +63,12 @@ interface Writer {
 }
 
 /** Take the lock, inspect the file, and write the chain.open or chain.resume record. */
-function startWriter (opts: ResolvedOptions, signer: Signer): Writer {
+function startWriter (opts: ResolvedOptions, signer: Signer, keys: ReadonlyMap<string, KeyObject>): Writer {
   ensureLogDirectory(opts.destination, opts.mkdir)
   assertHeadLocation(opts.headFile, opts.destination)
   const lock = acquireLock(opts.destination)
   try {
     // Read the tail before opening for append: what we find decides the first record.
-    const keys = ownPublicKeys(signer)
     const { tail, firstRecord } = findResumePoint(opts.destination, keys)
     // Compared with our own head before anything is written: a log cut while we were
     // stopped must not be continued as if it were whole (FORMAT.md §5.7).
@@ -111,8 +110,9 @@ function warn (err: AuditChainError): void { parentPort?.postMessage({ code: 'WA
 export default async function auditChainTransport (options: AuditTransportOptions): Promise<NodeJS.WritableStream> {
   const opts = resolveOptions(options)
   const signer = loadSigner(opts)
-  const started = startWriter(opts, signer)
+  // Public keys of every key this writer signs or signed with: what it checks its own files by.
   const ownKeys = ownPublicKeys(signer)
+  const started = startWriter(opts, signer, ownKeys)
   const onOversize = (o: OversizeLine): void => { warn(oversizeWarning(o, opts.destination)) }
   const { chain, lock } = started
   const epochKeys = signer.kind === 'epochs' ? signer.keys : undefined

@@ -1,7 +1,7 @@
 /**
  * `audit-chain head PATH`: the signed head of a log (FORMAT.md §6), printed byte for
  * byte as the writer wrote it, so a cron job can ship it off the host and a verifier
- * can later check the log against it (`verify --head`). README "Anchoring".
+ * can later check the log against it (`verify --head`). docs/verifying.md "Anchoring".
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -539,6 +539,6 @@ export default async function auditChainTransport (options: AuditTransportOption
   return stream as unknown as NodeJS.WritableStream
 }
 
-const PIPELINE_REFUSED = 'the file transport (target "pino-audit-chain") cannot be a step of a pino pipeline. To sign lines inside a pipeline, put the stage there instead: pipeline: [..., { target: "pino-audit-chain/stage", options }, { target: "pino/file", options: { destination } }] (README: "Signed lines into any pino destination"); or give "pino-audit-chain" as a target of its own'
+const PIPELINE_REFUSED = 'the file transport (target "pino-audit-chain") cannot be a step of a pino pipeline. To sign lines inside a pipeline, put the stage there instead: pipeline: [..., { target: "pino-audit-chain/stage", options }, { target: "pino/file", options: { destination } }] (docs/transport.md: "Signed lines into any pino destination"); or give "pino-audit-chain" as a target of its own'
 
 export { AuditChainError }

@@ -6,7 +6,7 @@
  * rewritten from before it, is a `rollback` problem. A verifier feature, not part
  * of the format (FORMAT.md §7).
  *
- * The file (README "Anchoring"):
+ * The file (docs/verifying.md "Anchoring"):
  *
  *     {"v":1,"chains":{"<chainId>":{"seq":S,"hash":H,"verifiedAt":"<ISO 8601>"}}}
  *

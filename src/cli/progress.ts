@@ -5,7 +5,8 @@
  * with --json or --quiet (a bar in a piped or logged stderr is noise); `--progress`
  * forces it on, written then as one line every few seconds and a last line at the end.
  */
-import cliProgress from 'cli-progress'
+import { createRequire } from 'node:module'
+import type { SingleBar } from 'cli-progress'
 
 export interface Progress {
   update: (bytesDone: number, bytesTotal: number, recordsDone: number) => void
@@ -59,7 +60,9 @@ export function progressBar (stream: NodeJS.WriteStream, enabled: boolean): Prog
     const eta = ratio >= 1 ? '0s' : timeLeft(params.eta)
     return `verifying [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(ratio * 100)}% ${megabytes(Math.min(params.value, params.total))} / ${megabytes(params.total)} | ${count(payload.records)} records | ${rate} | ${eta} left`
   }
-  const bar = new cliProgress.SingleBar({
+  // Loaded only when shown: a verify run without progress (--json, cron) does not carry it.
+  const { SingleBar: Bar } = createRequire(import.meta.url)('cli-progress') as { SingleBar: new (options: object) => SingleBar }
+  const bar = new Bar({
     stream,
     format,
     fps: 10,

@@ -47,7 +47,7 @@ Exit status: 0 intact (or done), 1 problems found, 2 could not run (a usage erro
 an unreadable file or key). Reference: docs/cli.md in the package.
 `
 
-/** Runs a command's module and keeps its exit status (commander's actions return nothing). */
+/** The exit status the command's module returned (commander's actions return nothing). */
 let exitStatus = 0
 
 const program = new Command('audit-chain')

@@ -14,6 +14,8 @@ export type AuditChainErrorCode =
   | 'PAC_KEY_WRONG_TYPE'
   | 'PAC_KEY_PERMISSIONS'
   | 'PAC_KEY_EXISTS'
+  /** `audit-chain init` found a file where it would write one: it never overwrites. */
+  | 'PAC_FILE_EXISTS'
   | 'PAC_LOCKED'
   | 'PAC_DESTINATION'
   | 'PAC_TAIL_INVALID'

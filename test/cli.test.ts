@@ -99,8 +99,8 @@ test('verify exits 2 with one line on stderr when it cannot run', (t) => {
     [['verify', w.path, '--key', join(ws.dir, 'missing.pub')], /PAC_KEY_MISSING: public key file .* cannot be read \(ENOENT\)/],
     [['verify', w.path, '--key', notAKey], /PAC_KEY_WRONG_TYPE/],
     [['verify', join(ws.dir, 'no-such.log'), '--key', k.pubPath], /PAC_INPUT: .*no-such\.log does not exist/],
-    [['verify', w.path, '--key', k.pubPath, '--bogus'], /Unknown option '--bogus'/],
-    [['frobnicate'], /unknown command "frobnicate"/]
+    [['verify', w.path, '--key', k.pubPath, '--bogus'], /unknown option '--bogus'/],
+    [['frobnicate'], /unknown command 'frobnicate'/]
   ]
   for (const [args, message] of cases) {
     const r = run(args)

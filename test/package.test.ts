@@ -2,14 +2,17 @@
  * The package as a user gets it: packed from the sources (as `npm publish` would,
  * through the prepack script), installed from the tarball into a fresh app beside
  * the lowest pino the peer range allows, and the README's first screen run there
- * as written: keygen, the pasted snippet, verify.
+ * as written: keygen, the pasted snippet, verify. Then the CLI through npx (--version,
+ * verify --help), the shipped policy resolved by package path, and init in a
+ * subdirectory app whose printed snippet and verify command work as pasted.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { ROOT } from './helpers.js'
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string, files: string[], peerDependencies: { pino: string } }
@@ -64,4 +67,37 @@ test(`npm pack builds dist from a clean tree, and the tarball installed beside p
   const checked = spawnSync(bin, verify.slice(1), { cwd: app, encoding: 'utf8' })
   assert.equal(checked.status, 0, checked.stdout + checked.stderr)
   assert.match(checked.stdout, /INTACT: 3 records in 1 chain/)
+
+  // The CLI through npx, as the README and its help name it.
+  const npx = (args: string[], cwd = app): ReturnType<typeof spawnSync> => spawnSync('npx', ['--no-install', 'audit-chain', ...args], { cwd, encoding: 'utf8' })
+  const shown = npx(['--version'])
+  assert.equal(shown.status, 0, String(shown.stderr))
+  assert.equal(shown.stdout, `${pkg.version}\n`)
+  const help = npx(['verify', '--help'])
+  assert.equal(help.status, 0, String(help.stderr))
+  assert.match(String(help.stdout), /^Usage: audit-chain verify PATH\.\.\. --key PUB/)
+
+  // The shipped policy resolves by package path, from ESM and from CommonJS.
+  writeFileSync(join(app, 'resolve.mjs'), "import { createRequire } from 'node:module'\nconsole.log(import.meta.resolve('pino-audit-chain/config/audit.yaml'))\nconsole.log(createRequire(import.meta.url).resolve('pino-audit-chain/config/audit.yaml'))\n")
+  const resolved = spawnSync(process.execPath, ['resolve.mjs'], { cwd: app, encoding: 'utf8' })
+  assert.equal(resolved.status, 0, resolved.stderr)
+  const shipped = join(realpathSync(app), 'node_modules/pino-audit-chain/config/audit.yaml')
+  assert.deepEqual(resolved.stdout.trim().split('\n'), [pathToFileURL(shipped).href, shipped])
+
+  // init in a second app gives it the policy and keys; createAuditLogger runs with them.
+  const second = join(dir, 'app', 'service')
+  mkdirSync(second)
+  const init = npx(['init'], second)
+  assert.equal(init.status, 0, String(init.stderr))
+  assert.equal(readFileSync(join(second, 'config/audit.yaml'), 'utf8'), readFileSync(shipped, 'utf8'))
+  const initSnippet = /^ {2}(import \{ createAuditLogger \} from 'pino-audit-chain'\n {2}const audit = createAuditLogger\(.*\))$/m.exec(String(init.stdout))?.[1]
+  assert.ok(initSnippet !== undefined, String(init.stdout))
+  writeFileSync(join(second, 'audit.mjs'), `${initSnippet.replace(/^ {2}/gm, '')}\naudit.logEvent('user.login', { user: 'ada' })\nawait audit.close()\n`)
+  const audited = spawnSync(process.execPath, ['audit.mjs'], { cwd: second, encoding: 'utf8' })
+  assert.equal(audited.status, 0, audited.stderr)
+  const verifyLine = /^ {2}npx audit-chain (verify .+)$/m.exec(String(init.stdout))?.[1]
+  assert.ok(verifyLine !== undefined)
+  const audit = npx(verifyLine.split(' '), second)
+  assert.equal(audit.status, 0, String(audit.stdout) + String(audit.stderr))
+  assert.match(String(audit.stdout), /INTACT: 3 records in 1 chain/)
 })

@@ -2,19 +2,19 @@
  * `audit-chain epochs --master MASTER.key --start ISO --interval 1d --count N --out DIR`:
  * generate and certify epoch keys (src/epoch/generate.ts).
  */
-import type { parseArgs, ParseArgsConfig } from 'node:util'
 import { loadSigningKey } from '../format/keys.js'
 import { parseDuration } from '../config/units.js'
 import { generateEpochs, writeEpochFiles } from '../epoch/generate.js'
 import { UsageError } from './usage-error.js'
 
-export const EPOCHS_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
-  master: { type: 'string' },
-  start: { type: 'string' },
-  interval: { type: 'string' },
-  count: { type: 'string' },
-  out: { type: 'string', short: 'o' },
-  name: { type: 'string' }
+/** The options of `epochs` as the command line gives them (main.ts declares them). */
+export interface EpochsCliOptions {
+  master?: string
+  start?: string
+  interval?: string
+  count?: string
+  out?: string
+  name?: string
 }
 
 // An ISO 8601 date-time with an explicit zone: a bare local time would mean different
@@ -23,10 +23,9 @@ const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-
 const MIN_INTERVAL_MS = 1000
 const MAX_COUNT = 100_000
 
-export function runEpochs ({ values, positionals }: ReturnType<typeof parseArgs>): number {
-  if (positionals.length > 0) throw new UsageError(`epochs takes no positional arguments (got ${positionals.join(' ')})`)
-  const need = (name: string, what: string): string => {
-    const v = values[name]
+export function runEpochs (options: EpochsCliOptions): number {
+  const need = (name: 'master' | 'start' | 'interval' | 'count' | 'out', what: string): string => {
+    const v = options[name]
     if (typeof v !== 'string' || v.length === 0) throw new UsageError(`epochs needs --${name} ${what}`)
     return v
   }
@@ -42,7 +41,7 @@ export function runEpochs ({ values, positionals }: ReturnType<typeof parseArgs>
   const count = /^[0-9]+$/.test(countText) ? Number(countText) : NaN
   if (!(count >= 1 && count <= MAX_COUNT)) throw new UsageError(`--count must be a whole number from 1 to ${MAX_COUNT} (got "${countText}")`)
   const master = loadSigningKey(masterPath, '--master')
-  const files = writeEpochFiles(out, generateEpochs(master, start, interval, count), master, typeof values.name === 'string' ? values.name : undefined)
+  const files = writeEpochFiles(out, generateEpochs(master, start, interval, count), master, options.name)
   const iso = (ms: number): string => new Date(ms).toISOString()
   process.stdout.write(`series        ${files.series} (${count} epochs of ${intervalText}, master key ${master.kid})
 first epoch   ${iso(files.first.notBefore)} – ${iso(files.first.notAfter)}

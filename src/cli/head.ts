@@ -7,9 +7,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AuditChainError } from '../errors.js'
 import { checkHead, parseHead, type ChainHead } from '../format/head.js'
-import type { VerifyKey } from '../format/keys.js'
+import { loadVerifyKey, type VerifyKey } from '../format/keys.js'
+import { loadCerts } from '../verify/certs.js'
+import { printable } from '../verify/index.js'
 import { isCanonicalSig } from '../verify/record-check.js'
 import { statOrThrow } from '../verify/inputs.js'
+import { UsageError } from './usage-error.js'
 
 /** The suffix the transport gives a head file: `<destination>.head.json` (src/transport/options.ts). */
 const HEAD_SUFFIX = '.head.json'
@@ -85,4 +88,50 @@ export function readHead (file: string, keyring: ReadonlyMap<string, VerifyKey> 
 /** The line to ship: the file's bytes, with a final newline if it lacks one (so `>>` appends whole lines). */
 export function shippedLine (reading: HeadReading): string {
   return reading.text.endsWith('\n') ? reading.text : `${reading.text}\n`
+}
+
+/** The options of `head` as the command line gives them (main.ts declares them). */
+export interface HeadCliOptions {
+  key?: string[]
+  master?: string[]
+  certs?: string[]
+  json?: boolean
+}
+
+/** The keyring to check heads with: the keys given, and the epoch keys the master keys certify. */
+function keyringOf (keyPaths: string[], masterPaths: string[], certPaths: string[]): Map<string, VerifyKey> {
+  const keyring = new Map<string, VerifyKey>()
+  for (const path of keyPaths) {
+    const key = loadVerifyKey(path)
+    keyring.set(key.kid, key)
+  }
+  const masters = new Map(masterPaths.map((p) => loadVerifyKey(p)).map((k) => [k.kid, k]))
+  const certProblems: string[] = []
+  for (const key of loadCerts(certPaths, masters, (f) => { certProblems.push(`${f.file}:${f.line ?? 0}: ${f.message}`) })) keyring.set(key.kid, key)
+  // A head is only as good as the certificate of its key: say why one is not trusted.
+  for (const p of certProblems) process.stderr.write(`audit-chain: ${printable(p)}\n`)
+  return keyring
+}
+
+/** `audit-chain head PATH`: exit status 0 printed, 1 a head is not valid. */
+export function runHead (path: string | undefined, options: HeadCliOptions): number {
+  if (path === undefined) throw new UsageError('head needs exactly one PATH: a head file, a log file, or the directory they are in')
+  const keyPaths = options.key ?? []
+  const masterPaths = options.master ?? []
+  const certPaths = options.certs ?? []
+  if ((masterPaths.length > 0) !== (certPaths.length > 0)) throw new UsageError('head needs --master and --certs together: epoch keys are trusted through certificates signed by a master key')
+  const keyring = keyPaths.length > 0 || masterPaths.length > 0 ? keyringOf(keyPaths, masterPaths, certPaths) : undefined
+  const readings = headFilesOf(path).map((file) => readHead(file, keyring))
+  const ok = readings.every((r) => r.ok)
+  if (options.json === true) {
+    const heads = readings.map(({ file, ok, head, signature, problem }) => ({ file, ok, head: head ?? null, signature, ...(problem !== undefined ? { problem } : {}) }))
+    process.stdout.write(JSON.stringify({ ok, heads }, null, 2) + '\n')
+  } else {
+    // Only heads that passed go to stdout: a cron job must not ship one that failed.
+    for (const r of readings) {
+      if (r.ok) process.stdout.write(shippedLine(r))
+      else process.stderr.write(`audit-chain: ${printable(`${r.file}: the head cannot be trusted: ${r.problem ?? 'unknown'}`)}\n`)
+    }
+  }
+  return ok ? 0 : 1
 }

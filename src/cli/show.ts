@@ -4,47 +4,30 @@
  * findings and the verdict go to standard error, the exit status is verify's.
  */
 import { once } from 'node:events'
-import type { ParseArgsConfig } from 'node:util'
 import { readAuditLog, type AuditEntry } from '../read/read-log.js'
 import { fieldAt, type AuditFilter } from '../read/filter.js'
 import { formatReport } from '../verify/index.js'
 import { UsageError } from './usage-error.js'
+import { threadCount } from './verify.js'
 
-export const SHOW_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
-  key: { type: 'string', short: 'k', multiple: true },
-  master: { type: 'string', multiple: true },
-  certs: { type: 'string', multiple: true },
-  head: { type: 'string', multiple: true },
-  threads: { type: 'string' },
-  event: { type: 'string', multiple: true },
-  since: { type: 'string' },
-  until: { type: 'string' },
-  level: { type: 'string' },
-  where: { type: 'string', multiple: true },
-  all: { type: 'boolean' },
-  'include-unverified': { type: 'boolean' },
-  format: { type: 'string' },
-  fields: { type: 'string' }
+/** The options of `show` as the command line gives them (main.ts declares them). */
+export interface ShowCliOptions {
+  key?: string[]
+  master?: string[]
+  certs?: string[]
+  head?: string[]
+  threads?: string
+  recursive?: boolean
+  event?: string[]
+  since?: string
+  until?: string
+  level?: string
+  where?: string[]
+  all?: boolean
+  includeUnverified?: boolean
+  format?: string
+  fields?: string
 }
-
-export const SHOW_USAGE = `show     Print the records of audit logs that the verifier vouches for, filtered.
-         PATH as for verify. Only intact records are printed (hash, signature, key window
-         and every link back to the chain's start check); findings and the verdict go to
-         stderr. Exit status as verify: 0 intact, 1 problems found, 2 could not run.
-  --key PUB, --master PUB --certs FILE, --head FILE, --threads N   as for verify
-  --event TYPE     only records with this event (repeatable)
-  --since TIME     only records at or after TIME: ISO 8601, or a duration back from now (2h, 7d)
-  --until TIME     only records before TIME (same forms)
-  --level LEVEL    only records at this pino level or above (info, warn, 40...)
-  --where F=V      only records whose field F (a dotted path: result.exitCode) is V (repeatable)
-  --all            control records too (chain.*, file.open, retention.prune, epoch.close)
-  --include-unverified
-                   print unlinked and invalid records too (marked in pretty and csv output)
-  --format FMT     pretty (default on a terminal, through pino-pretty), json (default
-                   otherwise: each record's stored line, byte for byte; check such an
-                   excerpt with "verify FILE --excerpt"), or csv
-  --fields A,B.C   csv columns, dotted paths (default time,level,event,msg)
-`
 
 const FORMATS = ['pretty', 'json', 'csv'] as const
 type Format = typeof FORMATS[number]
@@ -107,30 +90,30 @@ async function csvPrinter (out: NodeJS.WritableStream, fields: string[], withSta
   }
 }
 
-export async function runShow (values: Record<string, unknown>, positionals: string[]): Promise<boolean> {
-  const keys = (values.key ?? []) as string[]
-  const masters = (values.master ?? []) as string[]
-  const certs = (values.certs ?? []) as string[]
-  if (positionals.length === 0) throw new UsageError('show needs at least one PATH (a log file, a directory, or - for standard input)')
+/** `audit-chain show PATH...`: true when the records read were intact (exit status 0). */
+export async function runShow (paths: string[], options: ShowCliOptions): Promise<boolean> {
+  const keys = options.key ?? []
+  const masters = options.master ?? []
+  const certs = options.certs ?? []
+  if (paths.length === 0) throw new UsageError('show needs at least one PATH (a log file, a directory, or - for standard input)')
   if ((masters.length > 0) !== (certs.length > 0)) throw new UsageError('show needs --master and --certs together: epoch keys are trusted through certificates signed by a master key')
   if (keys.length === 0 && certs.length === 0) throw new UsageError('show needs --key PUB (or --master PUB and --certs FILE): records are only shown as verified against a key you were given')
-  const format = (values.format ?? (process.stdout.isTTY === true ? 'pretty' : 'json')) as Format
-  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')} (got "${String(values.format)}")`)
-  if (values.fields !== undefined && format !== 'csv') throw new UsageError('--fields chooses the columns of --format csv; add --format csv')
-  const fields = typeof values.fields === 'string' ? values.fields.split(',').map((f) => f.trim()) : DEFAULT_CSV_FIELDS
-  if (fields.some((f) => f === '')) throw new UsageError(`--fields needs comma-separated field names such as time,result.exitCode (got "${String(values.fields)}")`)
-  const threads = typeof values.threads === 'string' ? Number(values.threads) : undefined
-  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) throw new UsageError(`--threads must be a whole number from 1 to 64 (got "${String(values.threads)}")`)
+  const format = (options.format ?? (process.stdout.isTTY === true ? 'pretty' : 'json')) as Format
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')} (got "${String(options.format)}")`)
+  if (options.fields !== undefined && format !== 'csv') throw new UsageError('--fields chooses the columns of --format csv; add --format csv')
+  const fields = options.fields !== undefined ? options.fields.split(',').map((f) => f.trim()) : DEFAULT_CSV_FIELDS
+  if (fields.some((f) => f === '')) throw new UsageError(`--fields needs comma-separated field names such as time,result.exitCode (got "${String(options.fields)}")`)
+  const threads = options.threads === undefined ? undefined : threadCount(options.threads)
   const filter: AuditFilter = {
-    ...(values.event !== undefined ? { events: values.event as string[] } : {}),
-    ...(typeof values.since === 'string' ? { since: values.since } : {}),
-    ...(typeof values.until === 'string' ? { until: values.until } : {}),
-    ...(typeof values.level === 'string' ? { level: values.level } : {}),
-    where: whereOf((values.where ?? []) as string[]),
-    control: values.all === true
+    ...(options.event !== undefined ? { events: options.event } : {}),
+    ...(options.since !== undefined ? { since: options.since } : {}),
+    ...(options.until !== undefined ? { until: options.until } : {}),
+    ...(options.level !== undefined ? { level: options.level } : {}),
+    where: whereOf(options.where ?? []),
+    control: options.all === true
   }
-  const all = values['include-unverified'] === true
-  const reader = readAuditLog(positionals, { keys, masters, certs, heads: (values.head ?? []) as string[], filter, ...(threads !== undefined ? { threads } : {}) })
+  const all = options.includeUnverified === true
+  const reader = readAuditLog(paths, { keys, masters, certs, heads: options.head ?? [], filter, ...(threads !== undefined ? { threads } : {}), ...(options.recursive === true ? { recursive: true } : {}) })
   const printer = format === 'json' ? jsonPrinter(process.stdout) : format === 'csv' ? await csvPrinter(process.stdout, fields, all) : await prettyPrinter(process.stdout)
   for await (const entry of reader) {
     if (entry.status === 'intact' || all) await printer.print(entry)

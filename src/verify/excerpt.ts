@@ -20,7 +20,8 @@ export interface ExcerptContext {
   emit: Emit
   maxLineBytes: number
   stdin?: NodeJS.ReadableStream
-  onBytes: (n: number) => void
+  /** Progress, as deltas: bytes read, and records checked since the last call. */
+  onRead: (bytes: number, records: number) => void
 }
 
 export interface ExcerptResult {
@@ -70,7 +71,11 @@ export async function readExcerpt (groups: InputGroup[], ctx: ExcerptContext): P
       result.authentic++
     }
     try {
-      await forEachLine(openSource(source, ctx.stdin), ctx.maxLineBytes, onLine, ctx.onBytes)
+      let reported = result.records
+      await forEachLine(openSource(source, ctx.stdin), ctx.maxLineBytes, onLine, (bytes) => {
+        ctx.onRead(bytes, result.records - reported)
+        reported = result.records
+      })
     } catch (err) {
       throw new AuditChainError('PAC_INPUT', `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
     }

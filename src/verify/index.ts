@@ -7,7 +7,7 @@ import { AuditChainError } from '../errors.js'
 import { loadVerifyKey, type VerifyKey } from '../format/keys.js'
 import { loadCerts } from './certs.js'
 import { HeadBook } from './heads.js'
-import { expandInputs, type InputGroup } from './inputs.js'
+import { expandInputs, type InputGroup, type UnreadDirectory } from './inputs.js'
 import type { ChainRecord, RecordStatus } from './chain-state.js'
 import { readExcerpt } from './excerpt.js'
 import { DEFAULT_MAX_LINE_BYTES } from './lines.js'
@@ -48,8 +48,17 @@ export interface VerifyOptions {
   state?: string
   /** The stream read for the path `-` (default `process.stdin`). */
   stdin?: NodeJS.ReadableStream
-  /** Called as input is read; `bytesTotal` counts files only (0 when reading only standard input). */
-  onProgress?: (bytesDone: number, bytesTotal: number) => void
+  /**
+   * Called as input is read: bytes read so far (standard input included), the size of
+   * the files (`bytesTotal`: 0 when reading only standard input, whose size is
+   * unknown), and the records read so far.
+   */
+  onProgress?: (bytesDone: number, bytesTotal: number, recordsDone: number) => void
+  /**
+   * Read the subdirectories of the directories given too, at any depth (symbolic links
+   * to directories are not followed). Default false: only the files directly inside.
+   */
+  recursive?: boolean
   /**
    * Lines longer than this many bytes (without the `\n`) are skipped and reported as
    * `line-too-long`. Default {@link DEFAULT_MAX_LINE_BYTES}, 64 MiB: the writer never
@@ -133,6 +142,29 @@ function keyOptions (options: VerifyOptions): KeyOptions {
   return { keys: loadKeys(keys as VerifyKey[] | string[]), masters: loadKeys(masters as VerifyKey[] | string[]), certs }
 }
 
+/** Turns the readers' deltas into the running totals `onProgress` is told. */
+function progressCounter (bytesTotal: number, onProgress: VerifyOptions['onProgress']): (bytes: number, records: number) => void {
+  let bytes = 0
+  let records = 0
+  return (b, r) => {
+    bytes += b
+    records += r
+    onProgress?.(bytes, bytesTotal, records)
+  }
+}
+
+/**
+ * Nothing was found to read, but a directory given has subdirectories holding log files
+ * (createAuditLogger writes to logs/audit, and `verify logs` reads only logs itself):
+ * say where they are rather than only that there is nothing.
+ */
+function subdirectoryHint (unread: UnreadDirectory[]): string {
+  if (unread.length === 0) return ''
+  const shown = unread.slice(0, 3).map((d) => `${d.path} has ${d.logFiles} log file${d.logFiles === 1 ? '' : 's'}`).join(', ')
+  const more = unread.length > 3 ? ` and ${unread.length - 3} more subdirectories` : ''
+  return `; ${shown}${more}: give ${unread.length === 1 ? 'that directory' : 'those directories'}, or add --recursive (option recursive) to read subdirectories`
+}
+
 /**
  * Where a chain read from past seq 0 may start for readAuditLog: the retention.prune
  * record that explains its start comes after the records it vouches for, so a first,
@@ -143,7 +175,7 @@ async function prunedStart (group: InputGroup, keyring: ReadonlyMap<string, Veri
   if (group.firstSeq === undefined || group.firstSeq === 0 || group.firstSeq === Infinity) return undefined
   if (group.sources.some((s) => s.kind !== 'file')) return undefined
   const quiet = (): void => {}
-  const first = await readGroup(group, { keyring, heads: HeadBook.load([], keyring, quiet), emit: quiet, maxLineBytes, requireSeal: false, onBytes: quiet, pool })
+  const first = await readGroup(group, { keyring, heads: HeadBook.load([], keyring, quiet), emit: quiet, maxLineBytes, requireSeal: false, onRead: quiet, pool })
   return first.chains[0]?.prunedBefore
 }
 
@@ -174,6 +206,8 @@ export async function runVerify (paths: string[], options: VerifyOptions, readBa
   if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
     throw new AuditChainError('PAC_BAD_OPTION', `maxLineBytes must be a positive whole number of bytes, got ${String(maxLineBytes)}`)
   }
+  if (options.recursive !== undefined && typeof options.recursive !== 'boolean') throw new AuditChainError('PAC_BAD_OPTION', `recursive must be true or false, got ${typeof options.recursive}`)
+  const recursive = options.recursive === true
   const threads = options.threads ?? defaultVerifyThreads()
   if (!Number.isSafeInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw new AuditChainError('PAC_BAD_OPTION', `threads must be a whole number from 1 to ${MAX_THREADS}, got ${String(threads)}`)
@@ -205,24 +239,20 @@ export async function runVerify (paths: string[], options: VerifyOptions, readBa
     if (options.state !== undefined || (options.heads ?? []).length > 0 || requireSeal) {
       throw new AuditChainError('PAC_BAD_OPTION', 'an excerpt (option excerpt / --excerpt) is checked line by line, without links or completeness: heads, state and requireSeal (--head, --state, --require-seal) do not apply to it; leave them out, or verify the whole log instead')
     }
-    const inputs = await expandInputs(paths, maxLineBytes)
-    const result = await readExcerpt(inputs.groups, { keyring: ring, emit, maxLineBytes, stdin: options.stdin, onBytes: (n) => { options.onProgress?.(n, inputs.totalBytes) } })
-    if (result.files.length === 0) emit({ kind: 'empty', file: paths.join(' '), message: 'no file was found in the paths given: there is nothing to verify' })
+    const inputs = await expandInputs(paths, maxLineBytes, recursive)
+    const result = await readExcerpt(inputs.groups, { keyring: ring, emit, maxLineBytes, stdin: options.stdin, onRead: progressCounter(inputs.totalBytes, options.onProgress) })
+    if (result.files.length === 0) emit({ kind: 'empty', file: paths.join(' '), message: `no file was found in the paths given: there is nothing to verify${subdirectoryHint(inputs.unread)}` })
     const { problems, warnings } = findings
     return { ok: problems.length === 0, problems, warnings, omitted: findings.omittedFindings, chains: [], records: result.records, files: result.files, durationMs: Math.round(performance.now() - started), excerpt: { authentic: result.authentic } }
   }
 
   const state = options.state === undefined ? undefined : VerifyState.load(options.state)
-  const inputs = await expandInputs(paths, maxLineBytes)
+  const inputs = await expandInputs(paths, maxLineBytes, recursive)
   const headPaths = [...new Set([...(options.heads ?? []), ...inputs.heads])]
   const heads = HeadBook.load(headPaths, ring, emit)
   state?.watch(heads)
 
-  let bytesDone = 0
-  const onBytes = (n: number): void => {
-    bytesDone += n
-    options.onProgress?.(bytesDone, inputs.totalBytes)
-  }
+  const onRead = progressCounter(inputs.totalBytes, options.onProgress)
   const chains: ChainSummary[] = []
   const files: string[] = []
   let records = 0
@@ -235,7 +265,7 @@ export async function runVerify (paths: string[], options: VerifyOptions, readBa
     for (const group of inputs.groups) {
       const trustedStart = readBack === undefined ? undefined : await prunedStart(group, ring, maxLineBytes, pool)
       const reading = readBack === undefined ? undefined : { ...readBack, ...(trustedStart !== undefined ? { trustedStart } : {}) }
-      const result = await readGroup(group, { keyring: ring, heads, emit, maxLineBytes, requireSeal, stdin: options.stdin, onBytes, pool, ...(reading !== undefined ? { records: reading } : {}) })
+      const result = await readGroup(group, { keyring: ring, heads, emit, maxLineBytes, requireSeal, stdin: options.stdin, onRead, pool, ...(reading !== undefined ? { records: reading } : {}) })
       chains.push(...result.chains)
       files.push(...result.files)
       records += result.records
@@ -246,7 +276,7 @@ export async function runVerify (paths: string[], options: VerifyOptions, readBa
   heads.unmatched(emit)
   state?.check(chains, emit)
   if (files.length === 0) {
-    emit({ kind: 'empty', file: paths.join(' '), message: 'no log file was found in the paths given: there is nothing to verify' })
+    emit({ kind: 'empty', file: paths.join(' '), message: `no log file was found in the paths given: there is nothing to verify${subdirectoryHint(inputs.unread)}` })
   }
   const stateOutcome = state?.save(chains, findings.problemsByFile())
   const { problems, warnings } = findings

@@ -7,7 +7,7 @@
  * given as a path (`verify <(cat log)`) can be read only once, so it is never
  * looked into ahead: like standard input, it is a group of its own.
  */
-import { createReadStream, readdirSync, statSync, type Stats } from 'node:fs'
+import { createReadStream, lstatSync, readdirSync, statSync, type Stats } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { AuditChainError } from '../errors.js'
 import { CONTROL_EVENTS } from '../format/body.js'
@@ -38,6 +38,17 @@ export interface Inputs {
   heads: string[]
   /** Bytes in all files (standard input not counted: its size is unknown). */
   totalBytes: number
+  /**
+   * Subdirectories not read (not recursive) that hold log files, of the directories
+   * given that held none themselves: for the message when nothing was found.
+   */
+  unread: UnreadDirectory[]
+}
+
+export interface UnreadDirectory {
+  path: string
+  /** Log files directly inside it. */
+  logFiles: number
 }
 
 const CHAIN_ID = /^[0-9a-f]{32}$/
@@ -92,13 +103,55 @@ async function fileStart (path: string, maxLineBytes: number): Promise<FileStart
   return start
 }
 
+function namesIn (path: string): string[] {
+  try {
+    return readdirSync(path).sort()
+  } catch (err) {
+    throw new AuditChainError('PAC_INPUT', `directory ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+}
+
+/**
+ * Add the log files and head files of directory `path`; with `recursive`, of its
+ * subdirectories too, at any depth. A symbolic link to a directory is not followed
+ * (a link to a parent would loop). Returns the subdirectories it did not read.
+ */
+function readDirectory (path: string, recursive: boolean, addFile: (path: string, size: number) => void, heads: string[]): string[] {
+  const skipped: string[] = []
+  for (const name of namesIn(path)) {
+    if (name.startsWith('.')) continue
+    const full = join(path, name)
+    const entry = statOrThrow(full)
+    if (entry.isDirectory()) {
+      if (lstatSync(full).isSymbolicLink()) continue
+      if (recursive) readDirectory(full, true, addFile, heads)
+      else skipped.push(full)
+      continue
+    }
+    if (!entry.isFile()) continue
+    if (name.endsWith('.head.json')) heads.push(full)
+    else if (isLogFileName(name)) addFile(full, entry.size)
+  }
+  return skipped
+}
+
+/** Log files directly in `path` (0 when it cannot be read: this only feeds a hint). */
+function countLogFiles (path: string): number {
+  try {
+    return readdirSync(path, { withFileTypes: true }).filter((e) => e.isFile() && isLogFileName(e.name)).length
+  } catch {
+    return 0
+  }
+}
+
 /**
  * Expand the PATH arguments. Throws `PAC_INPUT` for a path that does not exist or
  * cannot be read: a verifier must not quietly check less than it was asked to.
  */
-export async function expandInputs (paths: string[], maxLineBytes: number): Promise<Inputs> {
+export async function expandInputs (paths: string[], maxLineBytes: number, recursive = false): Promise<Inputs> {
   const files: Array<{ path: string, size: number, regular: boolean }> = []
   const heads: string[] = []
+  const unread: UnreadDirectory[] = []
   const seen = new Set<string>()
   let stdinAt = -1
   const addFile = (path: string, size: number, regular = true): void => {
@@ -119,20 +172,9 @@ export async function expandInputs (paths: string[], maxLineBytes: number): Prom
       else addFile(path, 0, false)
       continue
     }
-    let names: string[]
-    try {
-      names = readdirSync(path).sort()
-    } catch (err) {
-      throw new AuditChainError('PAC_INPUT', `directory ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-    }
-    for (const name of names) {
-      if (name.startsWith('.')) continue
-      const full = join(path, name)
-      const entry = statOrThrow(full)
-      if (!entry.isFile()) continue
-      if (name.endsWith('.head.json')) heads.push(full)
-      else if (isLogFileName(name)) addFile(full, entry.size)
-    }
+    const before = files.length
+    const subdirectories = readDirectory(path, recursive, addFile, heads)
+    if (files.length === before) unread.push(...subdirectories.map((d) => ({ path: d, logFiles: countLogFiles(d) })).filter((d) => d.logFiles > 0))
   }
 
   const groups: InputGroup[] = []
@@ -167,5 +209,5 @@ export async function expandInputs (paths: string[], maxLineBytes: number): Prom
     group.sources.sort((a, b) => (starts.get(a) ?? Infinity) - (starts.get(b) ?? Infinity))
     group.firstSeq = starts.get(group.sources[0]) ?? Infinity
   }
-  return { groups, heads, totalBytes }
+  return { groups, heads, totalBytes, unread }
 }

@@ -28,7 +28,8 @@ export interface GroupContext {
   requireSeal: boolean
   windowSize?: number
   stdin?: NodeJS.ReadableStream
-  onBytes: (n: number) => void
+  /** Progress, as deltas: bytes read, and records placed since the last call. */
+  onRead: (bytes: number, records: number) => void
   /** Threads that check the signatures; without one they are checked inline. */
   pool?: SigPool
   /** Reading the records back (readAuditLog): each record with its status, in reading order. */
@@ -102,6 +103,11 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
     notPlaced(record)
   }
   let records = 0
+  let recordsReported = 0
+  const reportRead = (bytes: number): void => {
+    ctx.onRead(bytes, records - recordsReported)
+    recordsReported = records
+  }
   const files: string[] = []
 
   for (const source of group.sources) {
@@ -209,8 +215,10 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
           return checked === undefined ? behind : checked.then(async () => { await behind })
         }
     try {
-      await forEachLine(openSource(source, ctx.stdin), ctx.maxLineBytes, paced, ctx.onBytes)
+      await forEachLine(openSource(source, ctx.stdin), ctx.maxLineBytes, paced, reportRead)
       await checker?.finish()
+      // Records still in the signature threads at the last chunk are counted now.
+      reportRead(0)
     } catch (err) {
       if (err instanceof AuditChainError && (err.code === 'PAC_VERIFY_FAILED' || err.code === 'PAC_CLOSED')) throw err
       throw new AuditChainError('PAC_INPUT', `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)

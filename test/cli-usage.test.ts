@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { workspace, writeChain } from './fixtures/write-chain.js'
@@ -112,4 +113,23 @@ test('options keep their forms: repeatable options add up, --opt=value and -k wo
   const stdin = spawnSync(process.execPath, [CLI, 'verify', '-', '--key', old.pubPath], { input: readFileSync(first.path), encoding: 'utf8' })
   assert.equal(stdin.status, 0, stdin.stderr)
   assert.match(stdin.stdout, /INTACT: 4 records in 1 chain \(1 file\)/)
+})
+
+test('a reader that closes the pipe early (show … | head -1) ends the CLI quietly with the SIGPIPE status, not an EPIPE stack trace', async () => {
+  const ws = workspace()
+  try {
+    const k = ws.key()
+    // Far more output than a pipe buffer holds, so the CLI is still writing when the reader goes.
+    writeChain(ws.dir, k.key, { name: 'audit.log', records: 20_000 })
+    const child = spawn(process.execPath, [CLI, 'show', ws.dir, '--key', k.pubPath, '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+    await once(child.stdout, 'data')
+    child.stdout.destroy()
+    const [code] = await once(child, 'exit') as [number | null]
+    assert.equal(code, 141, stderr)
+    assert.doesNotMatch(stderr, /EPIPE|at .*\.js:\d+/)
+  } finally {
+    ws.cleanup()
+  }
 })

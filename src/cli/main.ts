@@ -18,6 +18,7 @@ import { UsageError } from './usage-error.js'
 import { runVerify } from './verify.js'
 
 const EXIT_CANNOT_RUN = 2
+const EXIT_BROKEN_PIPE = 128 + 13
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -176,5 +177,13 @@ async function main (argv: string[]): Promise<number> {
     return EXIT_CANNOT_RUN
   }
 }
+
+// `audit-chain show … | head` closes our stdout early: end quietly, as a Unix tool
+// killed by SIGPIPE would (status 141), instead of an EPIPE stack trace. The output
+// was cut by the reader, so no verdict is claimed.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT_BROKEN_PIPE)
+  throw err
+})
 
 process.exitCode = await main(process.argv.slice(2))

@@ -224,7 +224,8 @@ function fileList (files: string[]): string {
 export function formatChain (c: ChainSummary): string {
   const id = c.chainId === null ? '(no chain id found)' : printable(c.chainId)
   const pruned = c.prunedBefore !== undefined ? ` (seq 0–${c.prunedBefore - 1} pruned by retention)` : ''
-  const range = c.records === 0 ? 'no records' : `seq ${c.firstSeq}–${c.lastSeq}${pruned}, ${plural(c.records, 'record')}`
+  const seqs = c.firstSeq === c.lastSeq ? `seq ${c.firstSeq}` : `seq ${c.firstSeq}–${c.lastSeq}`
+  const range = c.records === 0 ? 'no records' : `${seqs}${pruned}, ${plural(c.records, 'record')}`
   const state = c.sealed ? 'sealed' : c.unanchored > 0 ? `not sealed, ${plural(c.unanchored, 'record')} unanchored` : 'not sealed, anchored by a head file'
   const time = c.firstTime !== undefined && c.lastTime !== undefined ? `, ${c.firstTime} → ${c.lastTime}` : ''
   return `chain ${id}: ${range} in ${fileList(c.files)}, ${state}${time}${c.epochs === undefined ? '' : `, ${formatEpochs(c.epochs)}`}`

@@ -124,7 +124,9 @@ console.log(`\nlog closed: ${lines.length} records (${Object.entries(byEvent).ma
 if (epochs !== undefined) {
   const closed = lines.filter((r) => r.event === 'epoch.close').map((r) => r.epoch)
   const erased = JSON.parse(readFileSync(epochs.bundle, 'utf8')).epochs.filter((e) => e.seed === null).length
-  console.log(`epochs closed in the log: ${closed.join(', ')}; keys erased from ${epochs.bundle}: ${erased}\n`)
+  // Say which numbers are counts and which are epoch numbers: "closed: 0" read as "none closed".
+  const which = closed.length === 0 ? 'no epoch ended during the session' : `${closed.length === 1 ? 'epoch' : 'epochs'} ${closed.join(', ')} closed`
+  console.log(`epoch.close records in the log: ${closed.length} (${which}); epoch keys erased from ${epochs.bundle}: ${erased}\n`)
 }
 // The auditor's side: the CLI, given only public material.
 const keyArgs = epochs !== undefined ? ['--master', paths.masterPublicKey, '--certs', epochs.certs] : ['--key', paths.publicKey]

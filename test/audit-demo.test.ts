@@ -56,6 +56,10 @@ test('the demo with --epochs signs with 2-second epoch keys, closes an epoch mid
   assert.ok(new Set(records.map((r) => r.chain.kid)).size >= 2, 'records are signed with more than one epoch key')
   const bundle = JSON.parse(readFileSync(join(dir, 'epochs/epoch-keys.json'), 'utf8')) as { epochs: Array<{ epoch: number, seed: string | null }> }
   for (const c of closes) assert.equal(bundle.epochs[c.epoch].seed, null, `epoch ${c.epoch}'s key is erased`)
+  // A count and the epoch numbers, each named: "closed in the log: 0" read as "none".
+  const numbers = closes.map((c) => c.epoch).join(', ')
+  const erased = bundle.epochs.filter((e) => e.seed === null).length
+  assert.match(out, new RegExp(`^epoch\\.close records in the log: ${closes.length} \\(epochs? ${numbers} closed\\); epoch keys erased from .*epoch-keys\\.json: ${erased}$`, 'm'))
 })
 
 test('the fastify example records audit events from its routes over real HTTP and seals on SIGTERM', async (t) => {

@@ -40,8 +40,9 @@ function setup (t: { after: (fn: () => void) => void }): { ws: Workspace, k: Tes
 }
 
 /** `kind@line` of each problem, and of each warning. */
+/** `kind@line`, or `kind@first–last` for a group of consecutive lines. */
 function kinds (findings: VerifyReport['problems']): string[] {
-  return findings.map((f) => `${f.kind}@${String(f.line)}`)
+  return findings.map((f) => `${f.kind}@${String(f.line)}${f.lastLine !== undefined ? `–${f.lastLine}` : ''}`)
 }
 
 /** A pino-looking line anyone can append: to jq or a log shipper it is an ordinary entry. */
@@ -93,13 +94,13 @@ test('torn: one cut-short line right before the chain.resume that describes it i
 test('torn: complete lines appended without the key stay problems, whatever the chain.resume after them describes', async (t) => {
   const { ws, k } = setup(t)
   const cases: Array<{ name: string, lines: Array<string | Buffer>, describe: typeof lastLine, problems: string[], torn: string[], message?: RegExp }> = [
-    { name: 'two fake entries, described together as one region', lines: [fakeEntry(1), fakeEntry(2)], describe: wholeRegion, problems: ['malformed@5', 'malformed@6'], torn: [] },
+    { name: 'two fake entries, described together as one region', lines: [fakeEntry(1), fakeEntry(2)], describe: wholeRegion, problems: ['malformed@5–6'], torn: [] },
     { name: 'one fake entry, described exactly', lines: [fakeEntry(1)], describe: lastLine, problems: ['malformed@5'], torn: [], message: /describes it as a torn line, but it is a complete JSON value, which a crash cannot leave/ },
     { name: 'a bare JSON number', lines: ['42'], describe: lastLine, problems: ['malformed@5'], torn: [], message: /complete JSON value/ },
     { name: 'a fake entry with a byte that is not UTF-8 in a string', lines: [Buffer.concat([Buffer.from('{"msg":"fake '), Buffer.from([0xff]), Buffer.from('"}')])], describe: lastLine, problems: ['malformed@5'], torn: [] },
     { name: 'a fake entry, then a cut-short line: only the last is the crash', lines: [fakeEntry(1), CUT], describe: lastLine, problems: ['malformed@5'], torn: ['torn@6'] },
     { name: 'a fake entry, then a cut-short line, described together', lines: [fakeEntry(1), CUT], describe: wholeRegion, problems: ['malformed@5', 'malformed@6'], torn: [] },
-    { name: 'two cut-short lines: one crash leaves one', lines: [CUT, CUT.slice(0, 20)], describe: wholeRegion, problems: ['malformed@5', 'malformed@6'], torn: [] }
+    { name: 'two cut-short lines: one crash leaves one', lines: [CUT, CUT.slice(0, 20)], describe: wholeRegion, problems: ['malformed@5–6'], torn: [] }
   ]
   for (const c of cases) {
     const r = await verify([restartAfter(ws.dir, k, c.lines, c.describe)], { keys: [k.pubPath] })
@@ -124,13 +125,14 @@ test('torn: the real transport, killed with -9, then lines appended and a restar
   const r = await verify([box.log], { keys: [box.pubPath] })
   assert.equal(r.ok, false)
   const fake = [before + 1, before + 2]
-  assert.deepEqual(r.problems.filter((p) => fake.includes(p.line as number)).map((p) => p.kind), ['malformed', 'malformed'], JSON.stringify(r.problems))
+  // The two appended entries: one malformed finding for both lines.
+  assert.deepEqual(kinds(r.problems.filter((p) => fake.includes(p.line as number))), [`malformed@${fake[0]}–${fake[1]}`], JSON.stringify(r.problems))
   assert.deepEqual(r.problems.filter((p) => p.kind !== 'malformed'), [])
   for (const w of r.warnings) assert.ok(!(w.kind === 'torn' && fake.includes(w.line as number)), `a fake entry was blessed: ${JSON.stringify(w)}`)
   // A restart afterwards does not launder them either.
   assert.equal((await runApp({ destination: box.log, key: box.keyPath, count: 1, after: 'exit' })).code, 0)
   const again = await verify([box.log], { keys: [box.pubPath] })
-  assert.deepEqual(again.problems.filter((p) => fake.includes(p.line as number)).map((p) => p.kind), ['malformed', 'malformed'])
+  assert.deepEqual(kinds(again.problems.filter((p) => fake.includes(p.line as number))), [`malformed@${fake[0]}–${fake[1]}`])
 })
 
 /** A restart record body with a `truncated` member, as FORMAT.md §5.2 gives it. */

@@ -57,8 +57,14 @@ function setup (t: { after: (fn: () => void) => void }): { ws: Workspace, key: S
   return { ws, key: k.key, pub: k.pubPath }
 }
 
-function kinds (findings: Array<{ kind: string }>): string[] {
-  return findings.map((f) => f.kind)
+/** Each finding's kind, with `×N` for a group of N consecutive lines reported as one. */
+function kinds (findings: Array<{ kind: string, count: number }>): string[] {
+  return findings.map((f) => f.count === 1 ? f.kind : `${f.kind}×${f.count}`)
+}
+
+/** `kind@seq`, or `kind@first–last` for a group. */
+function atSeqs (findings: Array<{ kind: string, seq?: number, lastSeq?: number }>): string[] {
+  return findings.map((f) => `${f.kind}@${f.seq ?? '-'}${f.lastSeq !== undefined ? `–${f.lastSeq}` : ''}`)
 }
 
 /** Deterministic bytes (SHA-256 in counter mode), so a failure can be replayed. */
@@ -76,11 +82,14 @@ test('random bytes: malformed lines and empty, exit 1, no crash', (t) => {
   assert.equal(r.code, 1)
   assert.equal(r.report.ok, false)
   assert.equal(r.report.records, 0)
-  const found = new Set(kinds(r.report.problems))
+  const found = new Set(r.report.problems.map((p) => p.kind))
   assert.deepEqual([...found].sort(), ['empty', 'malformed'])
-  // Every line is reported (about one per 256 bytes), none is skipped silently.
+  // Every line is reported (about one per 256 bytes), none is skipped silently: lines
+  // that fail alike in a row are one finding, whose count says how many.
   const lines = pseudoRandomBytes(64 * 1024, 'garbage').toString('latin1').split('\n').length
-  assert.equal(kinds(r.report.problems).filter((k) => k === 'malformed').length, lines)
+  const malformed = r.report.problems.filter((p) => p.kind === 'malformed')
+  assert.equal(malformed.reduce((n, p) => n + p.count, 0), lines)
+  assert.ok(malformed.every((p) => p.count === 1 || p.lastLine === (p.line as number) + p.count - 1), 'a group covers exactly its lines')
   assert.ok(r.report.problems.every((p) => !/[\u0000-\u001f]/.test(p.message)), 'messages quote the garbage raw') // eslint-disable-line no-control-regex
 })
 
@@ -154,9 +163,11 @@ test('a CRLF-converted log: every record modified, and the message names CRLF, e
   writeFileSync(w.path, w.lines.join('\r\n') + '\r\n')
   const r = cliVerify([w.path], [s.pub])
   assert.equal(r.code, 1)
-  assert.deepEqual(kinds(r.report.problems), Array(8).fill('modified'))
-  assert.deepEqual(r.report.problems.map((p) => p.seq), [0, 1, 2, 3, 4, 5, 6, 7])
-  assert.ok(r.report.problems.every((p) => /converted to CRLF/.test(p.message)), r.report.problems[0].message)
+  // One finding for the eight records changed alike, lines 1–8, seqs 0–7.
+  assert.deepEqual(kinds(r.report.problems), ['modified×8'])
+  const [g] = r.report.problems
+  assert.deepEqual([g.firstLine, g.lastLine, g.firstSeq, g.lastSeq], [1, 8, 0, 7])
+  assert.match(g.message, /^8 records were changed after they were written .*converted to CRLF/)
 })
 
 test('an empty file is empty, exit 1', (t) => {
@@ -175,9 +186,9 @@ test('a file of newlines only: each line malformed as empty, and the file empty,
   writeFileSync(path, '\n'.repeat(1000))
   const r = cliVerify([path], [s.pub])
   assert.equal(r.code, 1)
-  assert.deepEqual(kinds(r.report.problems), [...Array(1000).fill('malformed'), 'empty'])
-  assert.deepEqual(r.report.problems.slice(0, 3).map((p) => p.line), [1, 2, 3])
-  assert.match(r.report.problems[0].message, /not an audit record \(the line is empty\)/)
+  assert.deepEqual(kinds(r.report.problems), ['malformed×1000', 'empty'])
+  assert.deepEqual([r.report.problems[0].firstLine, r.report.problems[0].lastLine], [1, 1000])
+  assert.match(r.report.problems[0].message, /^1000 lines in a row are not audit records \(the first: the line is empty\)/)
 })
 
 // ---------------------------------------------------------------- keys found in a log
@@ -211,8 +222,8 @@ test('a forged chain carrying its own public key is unknown-key under the real k
   // Under the key the auditor was given, nothing in it counts.
   const r = await verify([s.ws.dir], { keys: [s.pub] })
   assert.equal(r.ok, false)
-  assert.deepEqual(kinds(r.problems), ['bad-head', ...Array(6).fill('unknown-key')])
-  assert.ok(r.problems.slice(1).every((p) => p.message.includes(attacker.kid)))
+  assert.deepEqual(kinds(r.problems), ['bad-head', 'unknown-key×6'])
+  assert.ok(r.problems[1].message.includes(attacker.kid))
   assert.equal(r.chains[0].sealed, false, 'a seal by an unknown key is no seal')
   // The offered key never shows up in what we print.
   const pemBody = attacker.publicPem.split('\n')[1]
@@ -230,7 +241,8 @@ test('a forged chain that claims the real key id is a bad signature on every rec
   const path = join(s.ws.dir, 'audit.log')
   writeLines(path, forged.lines)
   const r = await verify([path], { keys: [s.pub] })
-  assert.deepEqual(kinds(r.problems), Array(6).fill('bad-signature'))
+  assert.deepEqual(kinds(r.problems), ['bad-signature×6'])
+  assert.deepEqual([r.problems[0].firstSeq, r.problems[0].lastSeq], [0, 5])
 })
 
 test('a keyring of two keys verifies records signed by either (a key rotation across a restart)', async (t) => {
@@ -254,8 +266,9 @@ test('a keyring of two keys verifies records signed by either (a key rotation ac
   assert.equal(both.chains[0].sealed, true)
   // With one key only, the other key's records are unknown (and an unchecked record after
   // the seal cannot count as its linked chain.resume).
-  assert.deepEqual((await verify([path], { keys: [s.pub] })).problems.map((p) => `${p.kind}@${p.seq ?? '-'}`), ['unknown-key@4', 'after-seal@4', 'unknown-key@5', 'unknown-key@6'])
-  assert.deepEqual((await verify([path], { keys: [second.pubPath] })).problems.map((p) => `${p.kind}@${p.seq ?? '-'}`), ['unknown-key@0', 'unknown-key@1', 'unknown-key@2', 'unknown-key@3'])
+  // The after-seal in between ends the first group: grouping hides no other finding.
+  assert.deepEqual(atSeqs((await verify([path], { keys: [s.pub] })).problems), ['unknown-key@4', 'after-seal@4', 'unknown-key@5–6'])
+  assert.deepEqual(atSeqs((await verify([path], { keys: [second.pubPath] })).problems), ['unknown-key@0–3'])
   // Two files, one per key, in one directory: the CLI takes --key twice.
   const other = writeChain(s.ws.dir, second.key, { name: 'other.log', records: 3, head: false })
   assert.ok(other.lines.length > 0)

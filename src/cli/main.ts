@@ -91,6 +91,8 @@ trustOptions(program.command('verify')
   .addHelpText('after', `
 Output: findings, problems first, then warnings, each in reading order, as
   FILE:LINE seq N  KIND — MESSAGE
+and lines of one file failing alike in a row as one finding,
+  FILE:FIRST–LAST seqs A–B  KIND — COUNT lines/records ...
 then one line per chain, and the verdict (INTACT or PROBLEMS FOUND).
 Exit status: 0 intact, 1 problems found, 2 could not run.`)
   .action(async (paths: string[], options) => { exitStatus = await runVerify(paths, options) })

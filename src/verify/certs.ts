@@ -8,9 +8,7 @@ import { readFileSync } from 'node:fs'
 import { AuditChainError } from '../errors.js'
 import { certLine, checkCertLine, publicKeyFromRawHex, type EpochCert } from '../format/epoch.js'
 import type { VerifyKey } from '../format/keys.js'
-import type { Finding } from './report.js'
-
-type Emit = (f: Omit<Finding, 'severity'>) => void
+import type { Emit } from './report.js'
 
 /** A trusted certificate and where it was read, to name the first of two that disagree. */
 interface Given {

@@ -7,7 +7,7 @@ import type { ChainMember } from '../format/record.js'
 import { isPrunedFile } from '../format/control.js'
 import type { EpochCert } from '../format/epoch.js'
 import { EpochRules } from './epoch-rules.js'
-import type { Finding, FindingKind, ChainSummary } from './report.js'
+import type { Emit, FindingKind, ChainSummary } from './report.js'
 import type { HeadBook, HeadWatch } from './heads.js'
 import { watchedHash } from './heads.js'
 import { truncationMessage } from './truncation.js'
@@ -18,8 +18,6 @@ import { truncationMessage } from './truncation.js'
  * falls out of the window is reported as missing. 4096 seqs × ~200 bytes is < 1 MB.
  */
 export const DEFAULT_WINDOW = 4096
-
-type Emit = (f: Omit<Finding, 'severity'>) => void
 
 /** One record line, as the chain sees it. */
 export interface ChainRecord {
@@ -186,7 +184,7 @@ export class ChainState {
   }
 
   /** Every finding goes out through here, after the duplicate run it interrupts. */
-  private readonly emit = (f: Omit<Finding, 'severity'>): void => {
+  private readonly emit: Emit = (f): void => {
     this.flushDuplicates()
     this.placing?.push(f.kind)
     this.out(f)
@@ -250,9 +248,18 @@ export class ChainState {
     if (this.seal !== null && !this.continuesSeal(r)) {
       const seal = this.seal
       this.seal = null
-      this.emit({ kind: 'after-seal', file: r.file, line: r.line, seq, message: `a record follows the chain's seal (chain.close at seq ${seal.seq}, ${seal.file}:${seal.line}); only a linked chain.resume of the same chain may follow a seal, so this was appended afterwards` })
-      // Keep linking past it, but let it claim nothing else.
-      if (seq === this.lastSeq + 1) this.accept(r)
+      const why = seq > seal.seq + 1 && !r.failed
+        ? ', or the chain.resume that linked it to the seal was deleted (the seqs between them are missing)'
+        : ''
+      this.emit({ kind: 'after-seal', file: r.file, line: r.line, seq, message: `a record follows the chain's seal (chain.close at seq ${seal.seq}, ${seal.file}:${seal.line}); only a linked chain.resume of the same chain may follow a seal, so this was appended afterwards${why}` })
+      // Keep linking past it, but let it claim nothing else. Seqs it skips are missing
+      // (a deleted chain.resume), and it is not: it is the chain's newest record now.
+      if (seq === this.lastSeq + 1) {
+        this.accept(r)
+      } else if (seq > this.lastSeq + 1 && !r.failed) {
+        this.gaps.push({ from: this.lastSeq + 1, to: seq - 1, file: r.file, line: r.line })
+        this.accept(r)
+      }
       return
     }
     if (seq === this.lastSeq + 1) {
@@ -508,7 +515,7 @@ export class ChainState {
           kind: 'unsealed',
           file,
           seq: this.lastSeq,
-          message: `the chain does not end with a seal (chain.close) and ${anchor}: the last ${unanchored} record${unanchored === 1 ? '' : 's'} are unanchored; the log may still be live, or its end may have been cut off${requireSeal ? ' (a seal is required)' : ''}`
+          message: `the chain does not end with a seal (chain.close) and ${anchor}: ${unanchored === 1 ? 'the last record is' : `the last ${unanchored} records are`} unanchored; the log may still be live, or its end may have been cut off${requireSeal ? ' (a seal is required)' : ''}`
         })
       } else {
         unanchored = 0

@@ -9,9 +9,7 @@
  */
 import type { EpochCert } from '../format/epoch.js'
 import type { ChainRecord } from './chain-state.js'
-import type { EpochSpan, Finding } from './report.js'
-
-type Emit = (f: Omit<Finding, 'severity'>) => void
+import type { EpochSpan, Emit } from './report.js'
 
 /** E of §10.3: the last epoch the chain entered, and the seq of its epoch.close once closed. */
 interface Position {

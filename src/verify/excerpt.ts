@@ -11,9 +11,7 @@ import { windowProblem } from './epoch-rules.js'
 import type { InputGroup, InputSource } from './inputs.js'
 import { forEachLine, READ_CHUNK_BYTES, type InputLine } from './lines.js'
 import { checkLine } from './record-check.js'
-import type { Finding } from './report.js'
-
-type Emit = (f: Omit<Finding, 'severity'>) => void
+import type { Emit } from './report.js'
 
 export interface ExcerptContext {
   keyring: ReadonlyMap<string, VerifyKey>
@@ -47,19 +45,19 @@ export async function readExcerpt (groups: InputGroup[], ctx: ExcerptContext): P
     let fileRecords = 0
     const onLine = (line: InputLine): void => {
       if (line.bytes === undefined) {
-        emit({ kind: 'line-too-long', file, line: line.number, message: `the line is ${line.length} bytes long, more than the ${ctx.maxLineBytes}-byte limit; it was skipped unread` })
+        emit({ kind: 'line-too-long', file, line: line.number, message: `the line is ${line.length} bytes long, more than the ${ctx.maxLineBytes}-byte limit; it was skipped unread`, group: { cause: 'limit', many: `lines are longer than the ${ctx.maxLineBytes}-byte limit (the first: ${line.length} bytes); they were skipped unread` } })
         return
       }
       const checked = checkLine(line.bytes, ctx.keyring)
       if (checked.kind === 'not-record') {
-        emit({ kind: 'malformed', file, line: line.number, message: `the line is not an audit record (${checked.detail}): an excerpt holds only whole record lines` })
+        emit({ kind: 'malformed', file, line: line.number, message: `the line is not an audit record (${checked.detail}): an excerpt holds only whole record lines`, group: { cause: checked.reason, many: `lines in a row are not audit records (the first: ${checked.detail}): an excerpt holds only whole record lines` } })
         return
       }
       result.records++
       fileRecords++
       const { member, fields, failure } = checked
       if (failure !== null) {
-        emit({ kind: failure.kind, file, line: line.number, seq: member.seq, message: failure.message })
+        emit({ kind: failure.kind, file, line: line.number, seq: member.seq, message: failure.message, group: failure.group })
         return
       }
       const cert = ctx.keyring.get(member.kid)?.epoch

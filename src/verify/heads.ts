@@ -9,7 +9,7 @@ import { AuditChainError } from '../errors.js'
 import { checkHead, type ChainHead } from '../format/head.js'
 import type { VerifyKey } from '../format/keys.js'
 import { isCanonicalSig } from './record-check.js'
-import type { Finding } from './report.js'
+import type { Emit } from './report.js'
 
 /** A record with the watched seq that was read: the hash it claimed and where it is. */
 export type FoundRecord = { hash: string, file: string, line: number } | undefined
@@ -83,8 +83,6 @@ export function pruneConflictMessage (w: HeadWatch, seq: number): string | undef
   if (c === undefined || w.found !== undefined) return undefined
   return `the retention.prune record at ${c.at} says the deleted file ${c.file} ended at seq ${seq} with hash ${String(c.lastHash)}, not ${watchedHash(w)}: the history up to there was replaced before it was pruned`
 }
-
-type Emit = (f: Omit<Finding, 'severity'>) => void
 
 export class HeadBook {
   private byChain = new Map<string, Map<number, HeadWatch[]>>()

@@ -15,10 +15,10 @@ import { readGroup } from './read-group.js'
 import { VerifyState } from './state.js'
 import { createSigPool, type SigPool } from './sig-pool.js'
 import { FindingLog } from './findings.js'
-import { printable, type ChainSummary, type Finding, type FindingKind, type VerifyReport } from './report.js'
+import { reportHeader, type ChainSummary, type Emit, type FindingKind, type VerifyReport } from './report.js'
 
 export type { ChainSummary, EpochSpan, Finding, FindingKind, OmittedFindings, Severity, StateOutcome, VerifyReport } from './report.js'
-export { formatReport, formatFinding, formatVerdict, formatChain, formatState, printable } from './report.js'
+export { formatReport, formatFinding, formatVerdict, formatChain, formatState, printable, REPORT_SCHEMA_VERSION } from './report.js'
 export { DEFAULT_MAX_LINE_BYTES } from './lines.js'
 export { MAX_FINDINGS_PER_KIND } from './findings.js'
 
@@ -214,21 +214,9 @@ export async function runVerify (paths: string[], options: VerifyOptions, readBa
   }
 
   const findings = new FindingLog()
-  const emit = (f: Omit<Finding, 'severity'>): void => {
+  const emit: Emit = (f) => {
     const warning = WARNING_KINDS.has(f.kind) && !(f.kind === 'unsealed' && requireSeal)
-    // Messages quote the log where that helps (JSON.parse echoes the start of a bad
-    // line), and a log is untrusted input: escaped here, --json included. A finding
-    // only counted is not escaped (a flood of them costs no time on it).
-    const keep = findings.keeps(f.kind)
-    // Fixed key order, and no `undefined` members, so --json output reads the same every time.
-    findings.add({
-      kind: f.kind,
-      severity: warning ? 'warning' : 'problem',
-      file: f.file,
-      ...(f.line !== undefined ? { line: f.line } : {}),
-      ...(f.seq !== undefined ? { seq: f.seq } : {}),
-      message: keep ? printable(f.message) : f.message
-    })
+    findings.add(f, warning ? 'warning' : 'problem')
   }
 
   // Epoch keys join the keyring for records and heads alike, each with its certificate.
@@ -242,8 +230,8 @@ export async function runVerify (paths: string[], options: VerifyOptions, readBa
     const inputs = await expandInputs(paths, maxLineBytes, recursive)
     const result = await readExcerpt(inputs.groups, { keyring: ring, emit, maxLineBytes, stdin: options.stdin, onRead: progressCounter(inputs.totalBytes, options.onProgress) })
     if (result.files.length === 0) emit({ kind: 'empty', file: paths.join(' '), message: `no file was found in the paths given: there is nothing to verify${subdirectoryHint(inputs.unread)}` })
-    const { problems, warnings } = findings
-    return { ok: problems.length === 0, problems, warnings, omitted: findings.omittedFindings, chains: [], records: result.records, files: result.files, durationMs: Math.round(performance.now() - started), excerpt: { authentic: result.authentic } }
+    const { problems, warnings, omitted } = findings.result()
+    return { ...reportHeader(), ok: problems.length === 0, problems, warnings, omitted, chains: [], records: result.records, files: result.files, durationMs: Math.round(performance.now() - started), excerpt: { authentic: result.authentic } }
   }
 
   const state = options.state === undefined ? undefined : VerifyState.load(options.state)
@@ -279,8 +267,8 @@ export async function runVerify (paths: string[], options: VerifyOptions, readBa
     emit({ kind: 'empty', file: paths.join(' '), message: `no log file was found in the paths given: there is nothing to verify${subdirectoryHint(inputs.unread)}` })
   }
   const stateOutcome = state?.save(chains, findings.problemsByFile())
-  const { problems, warnings } = findings
+  const { problems, warnings, omitted } = findings.result()
 
   // The first finding of each kind is always kept, so no kept problem means none at all.
-  return { ok: problems.length === 0, problems, warnings, omitted: findings.omittedFindings, chains, records, files, durationMs: Math.round(performance.now() - started), ...(stateOutcome !== undefined ? { state: stateOutcome } : {}) }
+  return { ...reportHeader(), ok: problems.length === 0, problems, warnings, omitted, chains, records, files, durationMs: Math.round(performance.now() - started), ...(stateOutcome !== undefined ? { state: stateOutcome } : {}) }
 }

@@ -14,11 +14,9 @@ import type { InputGroup, InputSource } from './inputs.js'
 import { DEFAULT_MAX_LINE_BYTES, forEachLine, READ_CHUNK_BYTES, type InputLine } from './lines.js'
 import { createOrderedChecker } from './ordered-check.js'
 import { checkLine, type CheckedLine } from './record-check.js'
-import type { ChainSummary, Finding } from './report.js'
+import type { ChainSummary, Emit, Found } from './report.js'
 import type { SigPool } from './sig-pool.js'
 import { TornRegion, type HeldLine } from './torn.js'
-
-type Emit = (f: Omit<Finding, 'severity'>) => void
 
 export interface GroupContext {
   keyring: ReadonlyMap<string, VerifyKey>
@@ -55,11 +53,17 @@ function openSource (source: InputSource, stdin: NodeJS.ReadableStream | undefin
   return createReadStream(source.path, { highWaterMark: READ_CHUNK_BYTES })
 }
 
-function malformedMessage (held: HeldLine, atEnd: boolean): string {
+function malformed (held: HeldLine, atEnd: boolean): Found {
+  const at = { kind: 'malformed', file: held.file, line: held.line } as const
   if (!held.terminated && atEnd) {
-    return `the last line is incomplete (no newline) and not a record (${held.detail}): a torn last line, as a crash mid-write leaves, not yet explained by a restart (chain.resume)`
+    return { ...at, message: `the last line is incomplete (no newline) and not a record (${held.detail}): a torn last line, as a crash mid-write leaves, not yet explained by a restart (chain.resume)` }
   }
-  return `the line is not an audit record (${held.detail}) and no restart record explains it as a torn line`
+  return {
+    ...at,
+    message: `the line is not an audit record (${held.detail}) and no restart record explains it as a torn line`,
+    // A plain app log in the directory is thousands of these, one reason throughout.
+    group: { cause: held.reason, many: `lines in a row are not audit records (the first: ${held.detail}), and no restart record explains them as torn lines` }
+  }
 }
 
 /** Read every file of `group`; returns the summaries of the chains found in it. */
@@ -122,9 +126,16 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
     const reportHeld = (held: HeldLine[], atEnd: boolean): void => {
       for (const h of held) {
         if (current.isSealed && (h.terminated || !atEnd)) {
-          emit({ kind: 'after-seal', file: h.file, line: h.line, message: `a line that is not a record (${h.detail}) follows the chain's seal (chain.close at seq ${String(current.sealSeq)}): bytes were appended after the log was closed` })
+          const seal = `the chain's seal (chain.close at seq ${String(current.sealSeq)})`
+          emit({
+            kind: 'after-seal',
+            file: h.file,
+            line: h.line,
+            message: `a line that is not a record (${h.detail}) follows ${seal}: bytes were appended after the log was closed`,
+            group: { cause: `line ${h.reason}`, many: `lines that are not records (the first: ${h.detail}) follow ${seal}: bytes were appended after the log was closed` }
+          })
         } else {
-          emit({ kind: 'malformed', file: h.file, line: h.line, message: malformedMessage(h, atEnd) })
+          emit(malformed(h, atEnd))
         }
       }
     }
@@ -138,7 +149,13 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
         const why = ctx.maxLineBytes >= DEFAULT_MAX_LINE_BYTES
           ? 'the writer never signs a line that long (it wraps a longer one, FORMAT.md §3.1), so it is not one the writer produced'
           : `a record may be that long: raise the limit (--max-line-bytes, default ${DEFAULT_MAX_LINE_BYTES}) to check it`
-        emit({ kind: 'line-too-long', file, line: line.number, message: `the line is ${line.length} bytes long, more than the ${ctx.maxLineBytes}-byte limit; it was skipped unread: ${why}` })
+        emit({
+          kind: 'line-too-long',
+          file,
+          line: line.number,
+          message: `the line is ${line.length} bytes long, more than the ${ctx.maxLineBytes}-byte limit; it was skipped unread: ${why}`,
+          group: { cause: 'limit', many: `lines are longer than the ${ctx.maxLineBytes}-byte limit (the first: ${line.length} bytes); they were skipped unread: ${why}` }
+        })
         return
       }
       // FORMAT.md §1: a record line ends with `\n`, so a last line without one is torn even
@@ -146,10 +163,10 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
       // restarts (src/transport/tail.ts). Taking it as a record would call a log whose
       // final newline was cut off intact, though the writer would not continue from it.
       if (checked.kind === 'not-record' || !line.terminated) {
-        const detail = checked.kind === 'not-record'
-          ? checked.detail
-          : `without its newline it does not count as a record, although its bytes are one (seq ${checked.member.seq})`
-        const held: HeldLine = { file, line: line.number, offset: line.offset, length: line.length, detail, terminated: line.terminated }
+        const [reason, detail] = checked.kind === 'not-record'
+          ? [checked.reason, checked.detail]
+          : ['unterminated', `without its newline it does not count as a record, although its bytes are one (seq ${checked.member.seq})`]
+        const held: HeldLine = { file, line: line.number, offset: line.offset, length: line.length, detail, reason, terminated: line.terminated }
         nonRecordLines++
         reportHeld(torn.add(held, line.bytes), false)
         return
@@ -180,7 +197,7 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
         emit({ kind: 'missing', file, line: line.number, seq: member.seq, message: `the ${event} record says a crash left a torn line of ${fields.torn.length} bytes right before it (at byte offset ${fields.torn.offset}), which it set aside, but there is no such line: it was removed` })
       }
       torn.reset()
-      if (failure !== null) emit({ kind: failure.kind, file, line: line.number, seq: member.seq, message: failure.message })
+      if (failure !== null) emit({ kind: failure.kind, file, line: line.number, seq: member.seq, message: failure.message, group: failure.group })
       if (opening !== undefined) {
         if (failure === null && member.seq === 1 && member.prev === opening.record.member.hash) startNewChain()
         else insertedOpening()

@@ -1,6 +1,7 @@
 /**
  * What `verify` returns, and how it reads to a person.
  */
+import { readFileSync } from 'node:fs'
 
 /**
  * The kinds of finding, exactly those of FORMAT.md §7 (plus `line-too-long`, and
@@ -36,18 +37,63 @@ export type FindingKind =
 
 export type Severity = 'problem' | 'warning'
 
+/**
+ * The version of the report's JSON shape (`schemaVersion`, docs/verify-report.md). 2 added
+ * `schemaVersion`, `tool`, and grouped findings (`count`, line and seq ranges); a report
+ * without `schemaVersion` is version 1.
+ */
+export const REPORT_SCHEMA_VERSION = 2
+
 /** One thing the verifier found, located as precisely as it can be. */
 export interface Finding {
   kind: FindingKind
   severity: Severity
   /** The log file (as given or found), `<stdin>`, or the head file for head findings. */
   file: string
-  /** 1-based line number in `file`, when the finding is about one line. */
+  /** 1-based line number in `file`, when the finding is about one line (of a group: its first line). */
   line?: number
-  /** The record's sequence number, when known. */
+  /** The record's sequence number, when known (of a group: its first record's). */
   seq?: number
   /** What happened and what it means, as a sentence. */
   message: string
+  /**
+   * How many lines this finding stands for: 1, or more for a group of consecutive lines
+   * of one file with the same kind and the same cause (e.g. records signed by the same
+   * unknown key), which is reported once. A finding of any other kind in between ends a group.
+   */
+  count: number
+  /** Of a group (count > 1): its first and last line, and the seqs of its first and last records when they are records. */
+  firstLine?: number
+  lastLine?: number
+  firstSeq?: number
+  lastSeq?: number
+}
+
+/**
+ * A finding as a check reports it, before the run gives it its severity and groups it.
+ * `group` opts in to grouping: consecutive lines of one file with the same kind and
+ * `cause` become one finding whose message is `${count} ${many}` (`many` is the
+ * sentence for several lines, without its count, e.g. `records are signed by key …`).
+ */
+export interface Found {
+  kind: FindingKind
+  file: string
+  line?: number
+  seq?: number
+  message: string
+  group?: { cause: string, many: string }
+}
+
+export type Emit = (f: Found) => void
+
+interface PackageJson { name: string, version: string }
+
+// Two levels below the package root both in src/verify (tests) and dist/verify (installed).
+const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as PackageJson
+
+/** The members every report starts with: which shape it has, and which program wrote it. */
+export function reportHeader (): Pick<VerifyReport, 'schemaVersion' | 'tool'> {
+  return { schemaVersion: REPORT_SCHEMA_VERSION, tool: { name: PACKAGE.name, version: PACKAGE.version } }
 }
 
 /** One chain as the verifier saw it. */
@@ -89,6 +135,10 @@ export interface EpochSpan {
 
 /** The verdict and everything behind it. */
 export interface VerifyReport {
+  /** The version of this shape: {@link REPORT_SCHEMA_VERSION}. */
+  schemaVersion: number
+  /** The program that wrote the report: this package's name and version. */
+  tool: { name: string, version: string }
   /** True when there are no problems (warnings do not change the verdict). */
   ok: boolean
   /** The problems found, in order; only the first 1,000 of each kind (the rest are counted in `omitted`). */
@@ -150,21 +200,35 @@ export function printable (text: string): string {
   return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
-/** `file:line seq N  kind — message` (the parts that are unknown are left out). */
+/**
+ * `file:line seq N  kind — message`, or for a group `file:first–last seqs A–B  kind — N …`
+ * (the parts that are unknown are left out).
+ */
 export function formatFinding (f: Finding): string {
   const file = printable(f.file)
-  const where = f.line === undefined ? file : `${file}:${f.line}`
-  const seq = f.seq === undefined ? '' : ` seq ${f.seq}`
+  const lines = f.lastLine !== undefined ? `${f.line ?? '?'}–${f.lastLine}` : f.line
+  const where = lines === undefined ? file : `${file}:${lines}`
+  const seq = f.lastSeq !== undefined ? ` seqs ${f.seq ?? '?'}–${f.lastSeq}` : f.seq === undefined ? '' : ` seq ${f.seq}`
   return `${where}${seq}  ${f.kind} — ${printable(f.message)}`
+}
+
+/** `audit.log`, `a.log and b.log`, or `12 files: a.log … l.log` (first and last, in reading order). */
+function fileList (files: string[]): string {
+  const names = files.map(printable)
+  if (names.length === 0) return 'no file'
+  if (names.length === 1) return names[0]
+  if (names.length === 2) return `${names[0]} and ${names[1]}`
+  return `${names.length} files: ${names[0]} … ${names[names.length - 1]}`
 }
 
 export function formatChain (c: ChainSummary): string {
   const id = c.chainId === null ? '(no chain id found)' : printable(c.chainId)
   const pruned = c.prunedBefore !== undefined ? ` (seq 0–${c.prunedBefore - 1} pruned by retention)` : ''
-  const range = c.records === 0 ? 'no records' : `seq ${c.firstSeq}–${c.lastSeq}${pruned}, ${plural(c.records, 'record')}`
+  const seqs = c.firstSeq === c.lastSeq ? `seq ${c.firstSeq}` : `seq ${c.firstSeq}–${c.lastSeq}`
+  const range = c.records === 0 ? 'no records' : `${seqs}${pruned}, ${plural(c.records, 'record')}`
   const state = c.sealed ? 'sealed' : c.unanchored > 0 ? `not sealed, ${plural(c.unanchored, 'record')} unanchored` : 'not sealed, anchored by a head file'
   const time = c.firstTime !== undefined && c.lastTime !== undefined ? `, ${c.firstTime} → ${c.lastTime}` : ''
-  return `chain ${id}: ${range} in ${plural(c.files.length, 'file')}, ${state}${time}${c.epochs === undefined ? '' : `, ${formatEpochs(c.epochs)}`}`
+  return `chain ${id}: ${range} in ${fileList(c.files)}, ${state}${time}${c.epochs === undefined ? '' : `, ${formatEpochs(c.epochs)}`}`
 }
 
 /** `epochs 0–3 of series 5f0c6a1e…, epoch 3 open`. */

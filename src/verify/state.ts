@@ -18,7 +18,7 @@ import { dirname } from 'node:path'
 import { AuditChainError } from '../errors.js'
 import { replaceFile } from '../transport/safe-fs.js'
 import { pruneConflictMessage, removedByRetention, type HeadBook, type RememberedWatch } from './heads.js'
-import type { ChainSummary, Finding, StateOutcome } from './report.js'
+import type { ChainSummary, Emit, Finding, StateOutcome } from './report.js'
 
 /** Mode of the state file: only the verifier's user reads or replaces it. */
 export const STATE_FILE_MODE = 0o600
@@ -37,8 +37,6 @@ export interface StateDocument {
   v: 1
   chains: Record<string, RememberedChain>
 }
-
-type Emit = (f: Omit<Finding, 'severity'>) => void
 
 const CHAIN_ID = /^[0-9a-f]{32}$/
 const HASH = /^[0-9a-f]{64}$/

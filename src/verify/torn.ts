@@ -26,6 +26,8 @@ export interface HeldLine {
   offset: number
   length: number
   detail: string
+  /** A short, fixed name for why it is not a record: held lines with the same reason are reported as one group. */
+  reason: string
   /** False for a final line with no `\n`. */
   terminated: boolean
 }

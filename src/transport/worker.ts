@@ -81,10 +81,12 @@ function startWriter (opts: ResolvedOptions, signer: Signer, keys: ReadonlyMap<s
     // Compared with our own head before anything is written: a log cut while we were
     // stopped must not be continued as if it were whole (FORMAT.md §5.7).
     const truncated = checkAgainstHead(opts.headFile, tail, keys)
-    const epoch = signer.kind === 'epochs' ? startingEpoch(signer.keys, tail, Date.now()) : undefined
+    // One reading of the clock for both: with epoch keys, a first record stamped with a
+    // later reading could fall past the end of the epoch chosen here (FORMAT.md §10.3).
+    const started = Date.now()
+    const epoch = signer.kind === 'epochs' ? startingEpoch(signer.keys, tail, started) : undefined
     const key = epoch !== undefined ? signingKeyOfEpoch(epoch) : (signer as { key: SigningKey }).key
     const file = openLogFile(opts.destination, opts)
-    const started = Date.now()
     let chain: Chain
     let first: (time: number) => string
     if (tail.kind === 'existing') {

@@ -12,6 +12,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } fro
 import { join } from 'node:path'
 import pino from 'pino'
 import { prettyFactory } from 'pino-pretty'
+import { prettyOptions } from '../src/pretty.js'
 import { auditChainTransport, closeAuditTransport, readAuditLog, type AuditEntry } from '../src/index.js'
 import { generateKeyPairPem, signingKeyFromPem } from '../src/format/keys.js'
 import { generateEpochs, writeEpochFiles } from '../src/epoch/generate.js'
@@ -136,8 +137,11 @@ test('show --format json prints the stored lines byte for byte; pretty goes thro
   const line = file.split('\n').find((l) => JSON.parse(l).i === 42) as string
   assert.equal(json.stdout, line + '\n')
   const pretty = await cli([...args, '--format', 'pretty'])
-  const { chain: _chain, ...record } = JSON.parse(line)
-  assert.equal(pretty.stdout, prettyFactory({ colorize: false })(record))
+  // The option set of pino-audit-chain/pretty: the record's seq leads its message, and
+  // the chain member is not printed.
+  assert.equal(pretty.stdout, prettyFactory({ ...prettyOptions, colorize: false })(line))
+  assert.match(pretty.stdout, new RegExp(`: #${JSON.parse(line).chain.seq as number} `))
+  assert.doesNotMatch(pretty.stdout, /chain:|"sig"/)
   const csv = await cli([...args, '--format', 'csv', '--fields', 'i,event,result.exitCode,result'])
   assert.equal(csv.stdout, 'i,event,result.exitCode,result\n42,code_execution,2,"{""exitCode"":2}"\n')
 })

@@ -63,11 +63,15 @@ function jsonPrinter (out: NodeJS.WritableStream): Printer {
 // (verify above all) would otherwise carry their module graphs in memory for nothing.
 async function prettyPrinter (out: NodeJS.WriteStream): Promise<Printer> {
   const { prettyFactory } = await import('pino-pretty')
+  // The same option set users get from pino-audit-chain/pretty (docs/pretty.md).
+  const { prettyOptions } = await import('../pretty.js')
   const colorize = out.isTTY === true
-  const pretty = prettyFactory({ colorize })
+  const pretty = prettyFactory({ ...prettyOptions, colorize })
   const mark = (status: string): string => colorize ? `\u001b[7m[${status.toUpperCase()}]\u001b[27m ` : `[${status.toUpperCase()}] `
   return {
-    print: async (e) => { await write(out, (e.status === 'intact' ? '' : mark(e.status)) + pretty(e.record)) },
+    // The stored line, chain member and all, as the pino-pretty CLI would read it: the
+    // option set prints the record's seq from it and hides the rest.
+    print: async (e) => { await write(out, (e.status === 'intact' ? '' : mark(e.status)) + pretty(e.line)) },
     end: async () => {}
   }
 }

@@ -11,7 +11,8 @@ import { Writable, type Duplex, type Readable } from 'node:stream'
 import { parentPort } from 'node:worker_threads'
 import build from 'pino-abstract-transport'
 import { AuditChainError } from '../errors.js'
-import { bodyFromLine, oversizeWarning, type OversizeLine } from '../format/body.js'
+import { bodyAndTime, bodyFromLine, oversizeWarning, type OversizeLine } from '../format/body.js'
+import { controlTime, firstRecordTime } from '../format/control-time.js'
 import { chainCloseBody, chainOpenBody } from '../format/control.js'
 import { signHead, writeHeadFile } from '../format/head.js'
 import { createChain } from '../transport/chain.js'
@@ -65,9 +66,16 @@ export default async function auditChainStage (options: AuditStageOptions): Prom
     writeHeadFile(opts.headFile, signHead(key, chain.chainId, chain.lastSeq, chain.lastHash))
     headSeq = chain.lastSeq
   }
-  // The first record, and a head naming it: an unwritable head file fails the start.
-  outlet.push(chain.append(chainOpenBody(chain.chainId, key.kid, null, Date.now(), { pipeline: true })))
-  writeHead()
+  // The first record waits for the first line, whose time (stamped by the app at the log
+  // call, often before this thread started) its own time must not pass (FORMAT.md §5.8);
+  // with no line before the end it is written at the seal.
+  const started = Date.now()
+  let awaitingFirst = true
+  const writeFirst = (next?: number): void => {
+    if (!awaitingFirst) return
+    awaitingFirst = false
+    outlet.push(chain.append(chainOpenBody(chain.chainId, key.kid, null, firstRecordTime(started, undefined, next), { pipeline: true })))
+  }
 
   let failure: Error | undefined
   let processing = false
@@ -96,7 +104,14 @@ export default async function auditChainStage (options: AuditStageOptions): Prom
     try {
       let text = ''
       for (const { chunk } of chunks) {
-        const body = bodyFromLine(chunk as string, Date.now, onOversize)
+        let body: string | undefined
+        if (awaitingFirst) {
+          const read = bodyAndTime(chunk as string, Date.now, onOversize)
+          body = read?.body
+          if (body !== undefined) writeFirst(read?.time)
+        } else {
+          body = bodyFromLine(chunk as string, Date.now, onOversize)
+        }
         if (body === undefined) continue
         if (signing !== undefined) signing.add(chain.prepare(body))
         else text += chain.append(body)
@@ -156,7 +171,8 @@ export default async function auditChainStage (options: AuditStageOptions): Prom
         await finished
       }
       if (err == null && failure === undefined) {
-        outlet.push(chain.append(chainCloseBody(chain.chainId, chain.written + 1)))
+        writeFirst()
+        outlet.push(chain.append(chainCloseBody(chain.chainId, chain.written + 1, controlTime(Date.now(), chain.tipTime))))
         writeHead()
       }
     } finally {

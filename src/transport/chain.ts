@@ -5,6 +5,7 @@
  */
 import { GENESIS_PREV, recordHashHex, recordLine } from '../format/record.js'
 import { signBytes, type SigningKey } from '../format/keys.js'
+import { recordTime } from '../format/control-time.js'
 
 /** A record whose place in the chain (seq, prev, hash) is fixed but that has no signature yet. */
 export interface PreparedRecord {
@@ -34,6 +35,11 @@ export interface Chain {
   readonly written: number
   /** Records prepared but not completed yet. */
   readonly pending: number
+  /**
+   * The `time` of the last record prepared (or of `after`, the record a resumed chain
+   * continues from): what the next control record's time must not fall behind.
+   */
+  readonly tipTime: number | undefined
   /** Fix the next record's seq, prev and hash; its line comes from `complete`. */
   prepare: (body: string) => PreparedRecord
   /** The record line for `record`, with its trailing `\n`, given G; records must be completed in seq order. */
@@ -42,7 +48,7 @@ export interface Chain {
   append: (body: string) => string
 }
 
-export function createChain (key: SigningKey, chainId: string, after?: { seq: number, hash: string }): Chain {
+export function createChain (key: SigningKey, chainId: string, after?: { seq: number, hash: string, time?: number }): Chain {
   // The tip advances at prepare; lastSeq/lastHash only once a line exists, so that a
   // head file written from them never names a record that is not in the file yet.
   let tipSeq = after?.seq ?? -1
@@ -52,6 +58,9 @@ export function createChain (key: SigningKey, chainId: string, after?: { seq: nu
   let written = 0
   let keyRecords = 0
   let keyLastSeq: number | null = null
+  // Parsed only when a control record asks (rarely), not for every record.
+  let tipBody: string | undefined
+  let tipTimeOfAfter = after?.time
   const chain: Chain = {
     chainId,
     get kid () { return key.kid },
@@ -66,12 +75,15 @@ export function createChain (key: SigningKey, chainId: string, after?: { seq: nu
     get lastHash () { return lastHash },
     get written () { return written },
     get pending () { return tipSeq - lastSeq },
+    get tipTime () { return tipBody === undefined ? tipTimeOfAfter : recordTime(tipBody) },
     prepare (body) {
       const seq = tipSeq + 1
       const hash = recordHashHex(seq, tipHash, body)
       const record = { seq, prev: tipHash, hash, body, kid: key.kid }
       tipSeq = seq
       tipHash = hash
+      tipBody = body
+      tipTimeOfAfter = undefined
       keyRecords++
       keyLastSeq = seq
       return record

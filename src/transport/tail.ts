@@ -19,7 +19,7 @@ export type ChainTail =
   | { kind: 'existing', chainId: string, last: TailRecord, torn: TornLine | null, needsNewline: boolean, first: FirstRecord | undefined, stray: number }
 
 /** The last record of a file, checked (its hash, and its signature when one of our keys made it). */
-export interface TailRecord { seq: number, hash: string, kid: string, event: unknown }
+export interface TailRecord { seq: number, hash: string, kid: string, event: unknown, time: number | undefined }
 
 /** The file's first record: its seq and its `time` (when the file's writer opened it). */
 export interface FirstRecord { seq: number, time: number | undefined }
@@ -217,7 +217,9 @@ export function readChainTail (file: string, keys: ReadonlyMap<string, KeyObject
       throw new AuditChainError('PAC_TAIL_INVALID', `${file} has records but no chain.open, chain.resume or file.open record near its start naming its chain; refusing to continue it`)
     }
     const first = start.firstSeq === undefined ? undefined : { seq: start.firstSeq, time: start.firstTime }
-    return { kind: 'existing', chainId, last: { seq: member.seq, hash: member.hash, kid: member.kid, event: last.parsed.fields.event }, torn, needsNewline, first, stray }
+    const lastTime = last.parsed.fields.time
+    const time = typeof lastTime === 'number' && Number.isFinite(lastTime) ? lastTime : undefined
+    return { kind: 'existing', chainId, last: { seq: member.seq, hash: member.hash, kid: member.kid, event: last.parsed.fields.event, time }, torn, needsNewline, first, stray }
   } finally {
     closeSync(fd)
   }

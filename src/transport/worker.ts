@@ -13,6 +13,7 @@ import { chainCloseBody, chainOpenBody, chainResumeBody, epochCloseBody, fileOpe
 import { signHead, writeHeadFile } from '../format/head.js'
 import type { SigningKey } from '../format/keys.js'
 import { eraseBefore, nextEpoch, rescan, signingKeyOfEpoch, type EpochKeys, type HostEpoch } from '../epoch/epoch-keys.js'
+import { controlTime, firstRecordTime } from '../format/control-time.js'
 import { createChain, type Chain } from './chain.js'
 import { wipeSecret } from '../crypto/ed25519.js'
 import { createSignPool, createSigningQueue, type SignPool, type SigningQueue } from './sign-pool.js'
@@ -60,9 +61,16 @@ interface Writer {
   /** Seq of the current file's first record, and when that file was opened (ms). */
   fileFirstSeq: number
   fileOpenedAt: number
+  /**
+   * Write the chain.open or chain.resume record. Held back until the first line arrives
+   * (or something else must be written): `next` is that line's time, which the record's
+   * time must not pass (FORMAT.md §5.8) — the app stamps a line at the log call, often
+   * before this thread started.
+   */
+  writeFirst: (next?: number) => void
 }
 
-/** Take the lock, inspect the file, and write the chain.open or chain.resume record. */
+/** Take the lock, inspect the file, and prepare the chain.open or chain.resume record. */
 function startWriter (opts: ResolvedOptions, signer: Signer, keys: ReadonlyMap<string, KeyObject>): Writer {
   ensureLogDirectory(opts.destination, opts.mkdir)
   assertHeadLocation(opts.headFile, opts.destination)
@@ -73,27 +81,35 @@ function startWriter (opts: ResolvedOptions, signer: Signer, keys: ReadonlyMap<s
     // Compared with our own head before anything is written: a log cut while we were
     // stopped must not be continued as if it were whole (FORMAT.md §5.7).
     const truncated = checkAgainstHead(opts.headFile, tail, keys)
-    const epoch = signer.kind === 'epochs' ? startingEpoch(signer.keys, tail, Date.now()) : undefined
+    // One reading of the clock for both: with epoch keys, a first record stamped with a
+    // later reading could fall past the end of the epoch chosen here (FORMAT.md §10.3).
+    const started = Date.now()
+    const epoch = signer.kind === 'epochs' ? startingEpoch(signer.keys, tail, started) : undefined
     const key = epoch !== undefined ? signingKeyOfEpoch(epoch) : (signer as { key: SigningKey }).key
     const file = openLogFile(opts.destination, opts)
     let chain: Chain
-    let first: string
+    let first: (time: number) => string
     if (tail.kind === 'existing') {
       chain = createChain(key, tail.chainId, tail.last)
-      first = chainResumeBody(tail.chainId, key.kid, { seq: tail.last.seq, hash: tail.last.hash }, tail.torn, Date.now(), truncated)
+      first = (time) => chainResumeBody(tail.chainId, key.kid, { seq: tail.last.seq, hash: tail.last.hash }, tail.torn, time, truncated)
     } else {
       const chainId = randomBytes(16).toString('hex')
       chain = createChain(key, chainId)
-      first = chainOpenBody(chainId, key.kid, tail.kind === 'fresh' ? tail.torn : null, Date.now(), { truncated })
+      first = (time) => chainOpenBody(chainId, key.kid, tail.kind === 'fresh' ? tail.torn : null, time, { truncated })
     }
     const newline = tail.kind !== 'empty' && tail.needsNewline ? '\n' : ''
-    const opened = { fileFirstSeq: firstRecord?.seq ?? chain.lastSeq + 1, fileOpenedAt: firstRecord?.time ?? Date.now() }
-    file.write(newline + chain.append(first))
+    const opened = { fileFirstSeq: firstRecord?.seq ?? chain.lastSeq + 1, fileOpenedAt: firstRecord?.time ?? started }
+    let written = false
+    const writeFirst = (next?: number): void => {
+      if (written) return
+      written = true
+      file.write(newline + chain.append(first(firstRecordTime(started, chain.tipTime, next))))
+    }
     if (truncated !== undefined) warn(new AuditChainError('PAC_TRUNCATED', truncationMessage(truncated, opts.destination)))
     if (tail.kind !== 'empty' && tail.stray > 0) {
       warn(new AuditChainError('PAC_TAIL_INVALID', `${tail.stray} line(s) after the last record of ${opts.destination} are not audit records, and no crash explains them (a crash leaves at most one incomplete last line): they were added by someone else. They stay where they are, unexplained, and "audit-chain verify" reports them; the chain continues after them`))
     }
-    return { chain, file, lock, key, epoch, ...opened }
+    return { chain, file, lock, key, epoch, ...opened, writeFirst }
   } catch (err) {
     lock.release()
     throw err
@@ -123,10 +139,19 @@ export default async function auditChainTransport (options: AuditTransportOption
   let fileFirstSeq = started.fileFirstSeq
   let fileOpenedAt = started.fileOpenedAt
   const fileName = basename(opts.destination)
+  // The first record waits for the first line (or for anything else that must be written).
+  let awaitingFirst = true
+  const writeFirst = (next?: number): void => {
+    awaitingFirst = false
+    started.writeFirst(next)
+  }
+  // Every control record after the first: the writer's clock, but never behind the record before it.
+  const stamp = (): number => controlTime(Date.now(), chain.tipTime)
 
   let headSeq = -1
   const writeHead = async (): Promise<void> => {
-    if (opts.headFile === undefined || chain.lastSeq === headSeq) return
+    // Until its first record this writer has written nothing for a head to name.
+    if (opts.headFile === undefined || awaitingFirst || chain.lastSeq === headSeq) return
     const seq = chain.lastSeq
     const hash = chain.lastHash
     await file.sync() // a head must only name records that are on disk
@@ -160,6 +185,7 @@ export default async function auditChainTransport (options: AuditTransportOption
 
   // Open a new file at the destination path and make `text` (its first record) its first line.
   const openNextFile = async (firstBody: string): Promise<void> => {
+    writeFirst()
     const old = file
     file = openLogFile(opts.destination, opts)
     fileFirstSeq = chain.lastSeq + 1
@@ -177,6 +203,7 @@ export default async function auditChainTransport (options: AuditTransportOption
     // Asked for twice (size and time at once): the second finds a fresh file. Rotation
     // by size goes on while closing, as the backlog drains; the seal waits for it.
     if (!(bySize || fileIsFull() || (timeIsUp() && !closingStarted)) || rotationHeld()) return
+    writeFirst()
     await file.sync()
     let rotated: string
     try {
@@ -190,7 +217,7 @@ export default async function auditChainTransport (options: AuditTransportOption
       return
     }
     await advanceEpochs()
-    await openNextFile(fileOpenBody(chain.chainId, key.kid, fileName, basename(rotated), 'rotation'))
+    await openNextFile(fileOpenBody(chain.chainId, key.kid, fileName, basename(rotated), 'rotation', stamp()))
     await prune()
     armRotationTimer()
   }
@@ -225,13 +252,14 @@ export default async function auditChainTransport (options: AuditTransportOption
     await advanceEpochs()
     const plan = await planPrune(opts.destination, chain.chainId, opts.retention, ownKeys)
     const failed = [...plan.failed]
+    if (plan.files.length > 0 || failed.length > 0) writeFirst()
     if (plan.files.length > 0) {
-      file.write(chain.append(retentionPruneBody(chain.chainId, plan.files.map((f) => f.pruned), [])))
+      file.write(chain.append(retentionPruneBody(chain.chainId, plan.files.map((f) => f.pruned), [], stamp())))
       await file.sync()
       failed.push(...deleteFiles(plan.files))
     }
     if (failed.length > 0) {
-      file.write(chain.append(retentionPruneBody(chain.chainId, [], failed)))
+      file.write(chain.append(retentionPruneBody(chain.chainId, [], failed, stamp())))
       const why = plan.reasons.length > 0 ? `; not provably part of this chain, so never deleted: ${plan.reasons.join('; ')}` : ''
       warn(new AuditChainError('PAC_RETENTION', `retention could not delete or read ${failed.map((f) => `${f.file} (${f.code})`).join(', ')} in ${dirname(opts.destination)}${why}; recorded in a retention.prune record, and the transport goes on`))
     }
@@ -257,10 +285,11 @@ export default async function auditChainTransport (options: AuditTransportOption
     const now = Date.now()
     until = Math.min(until, now)
     if (until < epoch.notAfter) return
+    writeFirst()
     let expired: AuditChainError | undefined
     let current: HostEpoch = epoch
     while (until >= current.notAfter) {
-      file.write(chain.append(epochCloseBody(chain.chainId, current.epoch, current.kid, chain.keyRecords, chain.keyLastSeq, now)))
+      file.write(chain.append(epochCloseBody(chain.chainId, current.epoch, current.kid, chain.keyRecords, chain.keyLastSeq, controlTime(now, chain.tipTime))))
       const next = followingEpoch(epochKeys, current)
       if (next === undefined || next.seed === null) {
         expired = new AuditChainError('PAC_EPOCH', `no epoch key follows epoch ${current.epoch} of ${current.bundle.path}, which ended at ${new Date(current.notAfter).toISOString()}: records can no longer be signed. Generate the next series with "audit-chain epochs"${epochKeys.directory ? ` into ${epochKeys.source}` : ', put both bundles in one directory and point epochKeysPath at it'}, then restart`)
@@ -352,22 +381,36 @@ export default async function auditChainTransport (options: AuditTransportOption
       while (next < chunks.length && !full) {
         const line = chunks[next].chunk as string
         let body: string | undefined
+        // Only the first line's time is needed here (for the first record's time).
+        let time: number | undefined
         if (epoch === undefined) {
-          body = bodyFromLine(line, Date.now, onOversize)
+          if (awaitingFirst) {
+            const read = bodyAndTime(line, Date.now, onOversize)
+            body = read?.body
+            time = read?.time
+          } else {
+            body = bodyFromLine(line, Date.now, onOversize)
+          }
         } else {
           const now = Date.now()
           lastLineAt = now
           const read = bodyAndTime(line, Date.now, onOversize)
-          const time = read?.time
+          time = read?.time
           const verdict = epochVerdict(time, now)
           if (verdict === 'advance') {
             epochEnded = time !== undefined && time >= epoch.notAfter ? Math.min(time, now) : now
             break
           }
-          body = verdict === 'wrap' ? wrapLine(line, 'outside-epoch', now, onOversize) : read?.body
+          if (verdict === 'wrap') {
+            body = wrapLine(line, 'outside-epoch', now, onOversize)
+            time = now
+          } else {
+            body = read?.body
+          }
         }
         next++
         if (body === undefined) continue
+        if (awaitingFirst) writeFirst(time)
         if (signing !== undefined) signing.add(chain.prepare(body))
         else text += chain.append(body)
         full = limit !== undefined && projectedBytes(text) >= limit
@@ -426,7 +469,7 @@ export default async function auditChainTransport (options: AuditTransportOption
   const continueInNewFile = async (): Promise<void> => {
     if (closingStarted || file.stillInPlace()) return
     await advanceEpochs()
-    await openNextFile(fileOpenBody(chain.chainId, key.kid, fileName, null, 'replaced'))
+    await openNextFile(fileOpenBody(chain.chainId, key.kid, fileName, null, 'replaced', stamp()))
     armRotationTimer()
     warn(new AuditChainError('PAC_FILE_REPLACED', `${opts.destination} was deleted or replaced while being written; the chain continues at seq ${chain.lastSeq} in a new file at that path. Records written since the last check (${opts.headIntervalMs} ms) went to the old file only`))
   }
@@ -490,7 +533,8 @@ export default async function auditChainTransport (options: AuditTransportOption
       // The seal is signed with the key of the epoch it is written in.
       if (failure === undefined) await advanceEpochs().catch((err: Error) => { failure ??= err })
       if (failure === undefined) {
-        file.write(chain.append(chainCloseBody(chain.chainId, chain.written + 1)))
+        writeFirst()
+        file.write(chain.append(chainCloseBody(chain.chainId, chain.written + 1, stamp())))
         await writeHead()
       }
       await file.close()

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `audit-chain` command: `keygen`, `verify`, `show`, `head` and `epochs`.
+ * The `audit-chain` command: `keygen`, `verify`, `show`, `report`, `head` and `epochs`.
  * Exit codes: 0 intact (or done), 1 problems found, 2 could not run.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
@@ -14,6 +14,7 @@ import { EPOCHS_OPTIONS, runEpochs } from './epochs.js'
 import { UsageError } from './usage-error.js'
 import { progressBar } from './progress.js'
 import { runShow, SHOW_OPTIONS, SHOW_USAGE } from './show.js'
+import { runReport, REPORT_OPTIONS, REPORT_USAGE } from './report.js'
 
 const EXIT_OK = 0
 const EXIT_PROBLEMS = 1
@@ -23,6 +24,7 @@ const USAGE = `Usage:
   audit-chain verify PATH... --key PUB [--key PUB]... [--head FILE]... [--state FILE] [--require-seal] [--threads N] [--max-line-bytes N] [--excerpt] [--json] [--quiet]
   audit-chain verify PATH... --master PUB --certs FILE [--certs FILE]... [--key PUB]... [same options]
   audit-chain show PATH... --key PUB [--event TYPE]... [--since T] [--until T] [--level L] [--where F=V]... [--all] [--include-unverified] [--format pretty|json|csv] [--fields A,B.C]
+  audit-chain report PATH... --key PUB --out FILE [--head FILE]... [--state FILE] [show's filters] [--max-records N]
   audit-chain head PATH [--key PUB]... [--master PUB --certs FILE]... [--json]
   audit-chain keygen --out DIR [--name NAME] [--master]
   audit-chain epochs --master MASTER.key --start ISO-TIME --interval DURATION --count N --out DIR
@@ -59,6 +61,7 @@ verify   Check audit logs written by pino-audit-chain.
   Exit status: 0 intact, 1 problems found, 2 could not run.
 
 ${SHOW_USAGE}
+${REPORT_USAGE}
 head     Print the signed head of a log, byte for byte, one line per head file, to ship
          it off the host (e.g. from cron: audit-chain head LOG >> /offhost/heads.jsonl).
          PATH is a head file, a log file (its PATH.head.json) or a directory (its *.head.json).
@@ -228,6 +231,10 @@ async function main (argv: string[]): Promise<number> {
       case 'show': {
         const { values, positionals } = parse(rest, SHOW_OPTIONS)
         return (await runShow(values, positionals)) ? EXIT_OK : EXIT_PROBLEMS
+      }
+      case 'report': {
+        const { values, positionals } = parse(rest, REPORT_OPTIONS)
+        return (await runReport(values, positionals)) ? EXIT_OK : EXIT_PROBLEMS
       }
       case 'keygen': return runKeygen(rest)
       case 'epochs': return runEpochs(parse(rest, EPOCHS_OPTIONS))

@@ -33,7 +33,7 @@ test('embedJson leaves no <, >, & or U+2028/U+2029 in the text, and JSON.parse g
 })
 
 test('the data block cannot end early (no </script, <!-- or <script in it) and the page has only its own two script blocks', () => {
-  const page = renderReport({ kept: [{ json: HOSTILE.join(' '), msg: HOSTILE[1] }], files: [HOSTILE[0]] } as unknown as ReportData)
+  const page = renderReport({ files: [HOSTILE[0]] } as unknown as ReportData, [embedJson({ json: HOSTILE.join(' '), msg: HOSTILE[1] }), embedJson({ msg: HOSTILE[2] })])
   // The HTML tokenizer ends a script block at the first "</script" (any case): the
   // data block must contain none, nor "<!--" (which changes how it finds the end).
   const start = page.indexOf('<script type="application/json" id="data">') + '<script type="application/json" id="data">'.length
@@ -45,7 +45,7 @@ test('the data block cannot end early (no </script, <!-- or <script in it) and t
 })
 
 test('the CSP allows the inline script and style by their SHA-256 only: no unsafe-inline, no other source', () => {
-  const page = renderReport({ kept: [] } as unknown as ReportData)
+  const page = renderReport({} as unknown as ReportData)
   const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(page)?.[1] ?? ''
   const hash = (s: string): string => `'sha256-${createHash('sha256').update(s).digest('base64')}'`
   assert.equal(csp, `default-src 'none'; script-src ${hash(PAGE_SCRIPT)}; style-src ${hash(PAGE_STYLE)}; img-src data:; base-uri 'none'; form-action 'none'`)

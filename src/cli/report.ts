@@ -70,7 +70,7 @@ export async function runReport (values: Record<string, unknown>, positionals: s
     where: whereOf((values.where ?? []) as string[]),
     control: values.all === true
   }
-  const data = await collectReport(positionals, {
+  const { data, records } = await collectReport(positionals, {
     keys,
     masters,
     certs,
@@ -82,9 +82,13 @@ export async function runReport (values: Record<string, unknown>, positionals: s
     filter
   })
   const out = resolve(values.out)
-  writeReport(out, data)
+  try {
+    writeReport(out, data, records)
+  } finally {
+    records.dispose()
+  }
   const verdict = formatVerdict({ ok: data.ok, records: data.records, chains: data.chains, files: data.files, problems: data.problems, warnings: data.warnings, omitted: data.omitted, durationMs: data.durationMs })
   process.stderr.write(`${verdict}\n`)
-  process.stdout.write(`report written to ${printable(out)} (${data.kept.length} of ${data.shown} records in full)\n`)
+  process.stdout.write(`report written to ${printable(out)} (${data.keptCount} of ${data.shown} records in full)\n`)
   return data.ok
 }

@@ -1,14 +1,17 @@
 /**
  * One pass over readAuditLog that gathers what the report page shows: the verifier's
  * report, counts by event type, level and status, the timeline, and a bounded set of
- * records in full (src/report/keep.ts). Memory is bounded by the budget, not the log.
+ * records in full (src/report/keep.ts), spooled to disk (src/report/spool.ts).
+ * Memory is bounded by the budget, not the log.
  */
 import pino from 'pino'
 import { AuditChainError } from '../errors.js'
 import { loadVerifyKey } from '../format/keys.js'
 import { readAuditLog, type ReadAuditLogOptions } from '../read/read-log.js'
 import type { ChainSummary, Finding, OmittedFindings, StateOutcome } from '../verify/report.js'
-import { RecordKeeper, type KeptRecord, type KeptReason } from './keep.js'
+import { embedJson } from './embed.js'
+import { RecordKeeper, type Candidate, type Kept, type KeptReason } from './keep.js'
+import { Spool, type Spooled } from './spool.js'
 import { OTHER_SERIES, Timeline, type TimelineData } from './timeline.js'
 
 /** Records carried in full by default: some 15 MB of page for records of ~300 bytes. */
@@ -28,7 +31,7 @@ export interface ReportOptions extends Omit<ReadAuditLogOptions, 'onProgress'> {
 }
 
 /** One record on the page; files and chains are indexes into {@link ReportData}. */
-export interface PageRecord extends KeptRecord {
+export interface PageRecord extends Candidate {
   file: number
   line: number
   seq: number
@@ -46,7 +49,15 @@ export interface PageRecord extends KeptRecord {
 
 export interface TrustedKey { path: string, kid: string }
 
-/** Everything the page is drawn from; embedded in it as JSON. */
+/** The kept records as embedded JSON texts, in reading order, from their spool. */
+export interface KeptTexts {
+  readonly count: number
+  texts: () => Iterable<string>
+  /** Delete the spool; call it once the page is written. */
+  dispose: () => void
+}
+
+/** Everything the page is drawn from but the records; embedded in it as JSON, the records in its `kept` list. */
 export interface ReportData {
   generatedAt: string
   paths: string[]
@@ -69,7 +80,7 @@ export interface ReportData {
   untimed: number
   timeline?: TimelineData
   chainIds: Array<string | null>
-  kept: PageRecord[]
+  keptCount: number
   sampledOut: number
   priorityLeftOut: Partial<Record<KeptReason, number>>
   maxRecords: number
@@ -98,13 +109,26 @@ function keyInfo (paths: unknown[] | undefined): TrustedKey[] {
   return (paths ?? []).map((p) => typeof p === 'string' ? { path: p, kid: loadVerifyKey(p).kid } : { path: (p as { source: string }).source, kid: (p as { kid: string }).kid })
 }
 
-/** Read the logs once (through the verifier) and gather the page's data. */
-export async function collectReport (paths: string[], options: ReportOptions): Promise<ReportData> {
+/**
+ * Read the logs once (through the verifier) and gather the page's data and records.
+ * The caller writes the page (html.ts writeReport) and then calls `records.dispose()`.
+ */
+export async function collectReport (paths: string[], options: ReportOptions): Promise<{ data: ReportData, records: KeptTexts }> {
   const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS
   if (!(Number.isSafeInteger(maxRecords) && maxRecords >= 1)) throw new AuditChainError('PAC_BAD_OPTION', `maxRecords must be a whole number of records, at least 1 (got ${String(options.maxRecords)})`)
+  const spool = new Spool()
+  try {
+    return await collect(paths, options, maxRecords, spool)
+  } catch (err) {
+    spool.dispose()
+    throw err
+  }
+}
+
+async function collect (paths: string[], options: ReportOptions, maxRecords: number, spool: Spool): Promise<{ data: ReportData, records: KeptTexts }> {
   const { maxRecords: _max, ...readOptions } = options
   const reader = readAuditLog(paths, readOptions)
-  const keeper = new RecordKeeper(maxRecords)
+  const keeper = new RecordKeeper<PageRecord, Kept & Spooled>(maxRecords, (r) => ({ n: r.n, reason: r.reason, ...spool.put(embedJson(r)) }))
   const timeline = new Timeline()
   const byEvent = new Map<string, number>()
   const byLevel = new Map<number | null, number>()
@@ -163,7 +187,12 @@ export async function collectReport (paths: string[], options: ReportOptions): P
   const report = reader.report
   if (report === undefined) throw new AuditChainError('PAC_VERIFY_FAILED', 'the log was read but the verifier gave no report')
   const kept = keeper.finish()
-  return {
+  const records: KeptTexts = {
+    count: kept.records.length,
+    texts: function * () { for (const r of kept.records) yield spool.get(r) },
+    dispose: () => { spool.dispose() }
+  }
+  const data: ReportData = {
     generatedAt: new Date().toISOString(),
     paths,
     ok: report.ok,
@@ -191,9 +220,10 @@ export async function collectReport (paths: string[], options: ReportOptions): P
     untimed,
     ...(timeline.data() !== undefined ? { timeline: timeline.data() } : {}),
     chainIds,
-    kept: kept.records as PageRecord[],
+    keptCount: kept.records.length,
     sampledOut: kept.sampledOut,
     priorityLeftOut: kept.priorityLeftOut,
     maxRecords
   }
+  return { data, records }
 }

@@ -6,22 +6,15 @@
  * it with text nodes only. A Content-Security-Policy allows nothing but the page's own
  * inline script and style, by hash, so even a mistake in that rule runs nothing.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { dirname, basename, join } from 'node:path'
-import { randomBytes } from 'node:crypto'
-import type { ReportData } from './collect.js'
+import { basename, dirname, join } from 'node:path'
+import { AuditChainError } from '../errors.js'
+import type { KeptTexts, ReportData } from './collect.js'
+import { embedJson } from './embed.js'
 import { PAGE_SCRIPT, PAGE_STYLE } from './page.js'
 
-// The characters that could end a <script> block (`</script`, `<!--`) or read as a
-// line end to an old JavaScript parser (U+2028, U+2029): as JSON escapes they mean
-// the same to JSON.parse and nothing to the HTML parser. `&` too, so no entity can form.
-const UNSAFE_IN_SCRIPT = /[<>&\u2028\u2029]/g
-
-/** JSON text safe to place inside <script type="application/json">. */
-export function embedJson (value: unknown): string {
-  return JSON.stringify(value).replace(UNSAFE_IN_SCRIPT, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-}
+export { embedJson } from './embed.js'
 
 /** The CSP source of an inline block: its SHA-256, base64 (CSP Level 2 §4.2.4). */
 export function cspHash (text: string): string {
@@ -64,33 +57,48 @@ function pageParts (): { head: string, tail: string } {
   return { head, tail }
 }
 
+/** The data as JSON, the kept records (already embedded JSON texts) in its `kept` list. */
+function* dataChunks (data: ReportData, records: Iterable<string>): Generator<string> {
+  const json = embedJson({ ...data, kept: [] })
+  // `"kept":[]` is the last member written (and a quote inside a string is escaped, so
+  // only the member itself reads so): the records go between its brackets.
+  const at = json.lastIndexOf('"kept":[]') + '"kept":['.length
+  yield json.slice(0, at)
+  let first = true
+  for (const text of records) {
+    yield first ? text : ',' + text
+    first = false
+  }
+  yield json.slice(at)
+}
+
 /** The whole page as one string (for small reports and tests). */
-export function renderReport (data: ReportData): string {
+export function renderReport (data: ReportData, records: Iterable<string> = []): string {
   const { head, tail } = pageParts()
-  return head + embedJson(data) + tail
+  return head + [...dataChunks(data, records)].join('') + tail
 }
 
 /**
- * Write the page to `path`, the records one at a time (a 50,000-record page is never
- * one more string in memory), through a temporary file renamed into place, so a
+ * Write the page to `path`, the records a chunk at a time (a 50,000-record page is
+ * never one string in memory), through a temporary file renamed into place, so a
  * reader never opens half a report.
  */
-export function writeReport (path: string, data: ReportData): void {
+export function writeReport (path: string, data: ReportData, records: KeptTexts): void {
   const { head, tail } = pageParts()
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
-  const fd = openSync(tmp, 'wx', 0o644)
+  let fd: number
   try {
-    const { kept, ...rest } = data
-    const restJson = embedJson({ ...rest, kept: [] })
-    // `"kept":[]` is the last member written: the records go between its brackets.
-    const at = restJson.lastIndexOf('"kept":[]') + '"kept":['.length
-    writeSync(fd, head + restJson.slice(0, at))
-    let chunk = ''
-    for (let i = 0; i < kept.length; i++) {
-      chunk += (i === 0 ? '' : ',') + embedJson(kept[i])
-      if (chunk.length > 1 << 20) { writeSync(fd, chunk); chunk = '' }
+    fd = openSync(tmp, 'wx', 0o644)
+  } catch (err) {
+    throw new AuditChainError('PAC_WRITE_FAILED', `cannot write the report ${path}: its directory ${dirname(path)} cannot be written to (${(err as NodeJS.ErrnoException).code ?? 'error'}); give --out a path in an existing, writable directory`, { cause: err })
+  }
+  try {
+    let chunk = head
+    for (const text of dataChunks(data, records.texts())) {
+      chunk += text
+      if (chunk.length >= 1 << 20) { writeSync(fd, chunk); chunk = '' }
     }
-    writeSync(fd, chunk + restJson.slice(at) + tail)
+    writeSync(fd, chunk + tail)
     closeSync(fd)
     renameSync(tmp, path)
   } catch (err) {

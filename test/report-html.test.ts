@@ -73,6 +73,7 @@ test('the kept records: every must-see record and those around each record not i
   for (let k = 0; k < 10; k++) assert.ok(ns.includes(k * 10_000 + 7), `alert ${k * 10_000 + 7} kept`)
   for (let k = 50_000 - CONTEXT_RECORDS; k <= 50_000 + CONTEXT_RECORDS; k++) assert.ok(ns.includes(k), `${k}, at or around the record not intact, kept`)
   assert.equal(records.find((r) => r.n === 50_001)?.reason, 'context')
+  assert.deepEqual(records.slice(-CONTEXT_RECORDS).map((r) => [r.n, r.reason]), [[99_997, 'context'], [99_998, 'context'], [99_999, 'context']], 'the last records of the chain')
   assert.equal(sampledOut, 100_000 - 100)
   // The sample spreads over the whole log, not its first 100 records.
   const sample = records.filter((r) => r.reason === 'sample').map((r) => r.n)
@@ -106,4 +107,26 @@ test('the timeline keeps at most MAX_BUCKETS buckets over any span, counts every
   assert.equal(d.alerts.reduce((a, b) => a + b, 0), 100)
   assert.equal(d.notIntact.reduce((a, b) => a + b, 0), 1)
   assert.ok(d.start <= start && d.start + d.widthMs * d.alerts.length > start + 9_999 * 60_000)
+})
+
+test('audit-chain report refuses bad options before reading anything, naming the option and the form it needs (exit 2)', async () => {
+  const { execFile } = await import('node:child_process')
+  const { join } = await import('node:path')
+  const { ROOT } = await import('./helpers.js')
+  const run = (args: string[]): Promise<{ code: number | null, stderr: string }> => new Promise((resolve) => {
+    execFile(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'report', ...args], (err, _out, stderr) => { resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? null, stderr }) })
+  })
+  const cases: Array<[string[], RegExp]> = [
+    [['logs', '--key', 'k.pub'], /report needs --out FILE: where to write the HTML page/],
+    [['--key', 'k.pub', '--out', 'r.html'], /report needs at least one PATH/],
+    [['logs', '--out', 'r.html'], /report needs --key PUB \(or --master PUB and --certs FILE\)/],
+    [['logs', '--key', 'k.pub', '--out', 'r.html', '--max-records', '0'], /--max-records must be a whole number from 1 to 10000000 \(got "0"\)/],
+    [['logs', '--key', 'k.pub', '--out', '/nonexistent-dir/r.html'], /PAC_WRITE_FAILED: --out \/nonexistent-dir\/r\.html: the directory \/nonexistent-dir does not exist/],
+    [['logs', '--key', 'k.pub', '--out', 'r.html', '--format', 'csv'], /Unknown option '--format'/]
+  ]
+  for (const [args, message] of cases) {
+    const r = await run(args)
+    assert.equal(r.code, 2, args.join(' '))
+    assert.match(r.stderr, message)
+  }
 })

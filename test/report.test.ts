@@ -211,3 +211,27 @@ test('a log with one changed record reports PROBLEMS, lists the finding with fil
     await o.page.close()
   }
 })
+
+test('a page over its record budget keeps every alert, warning and record around a change, and says what it left out', async () => {
+  const file = join(sb.dir, 'budget.html')
+  const run = await runCli(['report', join(sb.dir, 'tampered'), '--key', sb.pubPath, '--out', file, '--max-records', '12'])
+  assert.equal(run.code, 1, run.stderr)
+  assert.match(run.stdout, /\(12 of 40 records in full\)/)
+  const o = await open(file)
+  try {
+    assert.equal(await o.page.locator('#records tr.rec').count(), 12)
+    assert.match(await o.page.textContent('#records-section .notice') ?? '', /This page carries 12 of the 40 records read \(at most 12\).*Left out: 25 ordinary records and 3 must-see records beyond the limit \(context 3\)/)
+    // The changed record, the first record after it, the records around them, the warnings
+    // and the alert are all there: the 27 unlinked records after the break are not all
+    // must-see, or they would crowd out the alert at the end.
+    assert.equal(await o.page.locator('#records tr.rec[data-status="invalid"]').count(), 1)
+    assert.equal(await o.page.locator('#records tr.rec', { hasText: 'resource_violation' }).count(), 3)
+    assert.equal(await o.page.locator('#records tr.rec', { hasText: 'audit alert' }).count(), 1)
+    assert.equal(await o.page.locator('#records tr.rec[data-status="unlinked"]').first().locator('td').first().textContent(), '14', 'the record right after the change (#14) is kept')
+    // The counts still cover every record.
+    assert.match(await o.page.textContent('#verdict-section') ?? '', /42 records/)
+    await assertNothingRan(o, file)
+  } finally {
+    await o.page.close()
+  }
+})

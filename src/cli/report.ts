@@ -2,7 +2,9 @@
  * `audit-chain report`: the verdict, chains, timeline, findings and records of audit
  * logs as one self-contained HTML page for auditors (src/report). Exit status as verify.
  */
-import { resolve } from 'node:path'
+import { accessSync, constants } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { AuditChainError } from '../errors.js'
 import type { ParseArgsConfig } from 'node:util'
 import { collectReport, DEFAULT_MAX_RECORDS } from '../report/collect.js'
 import { writeReport } from '../report/html.js'
@@ -70,6 +72,13 @@ export async function runReport (values: Record<string, unknown>, positionals: s
     where: whereOf((values.where ?? []) as string[]),
     control: values.all === true
   }
+  // Checked before the log is read: a gigabyte read for a page that cannot be written is an hour lost.
+  const out = resolve(values.out)
+  try {
+    accessSync(dirname(out), constants.W_OK)
+  } catch (err) {
+    throw new AuditChainError('PAC_WRITE_FAILED', `--out ${out}: the directory ${dirname(out)} does not exist or cannot be written to (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a path in an existing, writable directory`)
+  }
   const { data, records } = await collectReport(positionals, {
     keys,
     masters,
@@ -81,7 +90,6 @@ export async function runReport (values: Record<string, unknown>, positionals: s
     ...(maxRecords !== undefined ? { maxRecords } : {}),
     filter
   })
-  const out = resolve(values.out)
   try {
     writeReport(out, data, records)
   } finally {

@@ -92,8 +92,14 @@ function levelOf (value: unknown): number | null {
   return null
 }
 
-function reasonOf (event: string | null, level: number | null, status: string): KeptReason {
-  if (status !== 'intact') return 'not-intact'
+/**
+ * Why a record must be on the page. After a break every record of the chain reads
+ * `unlinked`: only the first of such a run is where something happened (a finding);
+ * the rest compete with ordinary records, or a broken chain early in a large log would
+ * fill the budget and crowd out every alert after it. All of them are still marked.
+ */
+function reasonOf (event: string | null, level: number | null, status: string, previous: string | undefined): KeptReason {
+  if (status === 'invalid' || (status === 'unlinked' && previous !== 'unlinked')) return 'not-intact'
   if (event === 'alert') return 'alert'
   if (level !== null && level >= pino.levels.values.warn) return 'warning'
   return 'sample'
@@ -139,12 +145,14 @@ async function collect (paths: string[], options: ReportOptions, maxRecords: num
   let chain = -1
   let lastChainId: string | null | undefined
   let lastFile: string | undefined
+  let previousStatus: string | undefined
   let shown = 0
   let untimed = 0
   for await (const e of reader) {
     // A new chain starts with a new chain id, or (before any record named one) a new file.
     if (chain < 0 || e.chainId !== lastChainId || (e.chainId === null && e.file !== lastFile)) {
       if (chain >= 0) keeper.endOfChain()
+      previousStatus = undefined
       chainIds.push(e.chainId)
       chain = chainIds.length - 1
       lastChainId = e.chainId
@@ -159,7 +167,8 @@ async function collect (paths: string[], options: ReportOptions, maxRecords: num
     const level = levelOf(e.record.level)
     const t = e.record.time
     const time = typeof t === 'number' && Number.isFinite(t) ? t : null
-    const reason = reasonOf(event, level, e.status)
+    const reason = reasonOf(event, level, e.status, previousStatus)
+    previousStatus = e.status
     shown++
     countInto(byEvent, event ?? '(none)', OTHER_SERIES, MAX_EVENT_NAMES)
     countInto(byLevel, level, null, 100)

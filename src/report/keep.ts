@@ -97,7 +97,7 @@ export class RecordKeeper<R extends Candidate, H extends Kept = R> {
 
   /** The kept records in reading order, the sample thinned so that all fit in the budget. */
   finish (): KeptSummary<H> {
-    for (const r of this.recent.splice(0)) this.toSample(r)
+    this.endOfChain()
     const room = Math.max(0, this.maxRecords - this.priority.length)
     let sample = this.sample
     if (sample.length > room) {

@@ -15,7 +15,7 @@ export const PAGE_STYLE = String.raw`
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; background: #f6f8fa; }
 main { max-width: 1400px; margin: 0 auto; padding: 16px 24px 48px; }
 h1 { font-size: 20px; margin: 0 0 4px; }
-h2 { font-size: 16px; margin: 28px 0 8px; }
+h2 { font-size: 16px; margin: 0 0 8px; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px; margin-top: 12px; }
 .verdict { display: flex; gap: 20px; align-items: center; flex-wrap: wrap; }
 .badge-verdict { font-size: 26px; font-weight: 700; padding: 6px 16px; border-radius: 6px; color: #fff; letter-spacing: .05em; }
@@ -32,8 +32,9 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line
 th { background: #f6f8fa; font-weight: 600; white-space: nowrap; }
 th.sortable { cursor: pointer; user-select: none; }
 th.sortable:hover { background: #eaeef2; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.mono, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; word-break: break-all; }
+td.mono.nowrap { white-space: nowrap; word-break: normal; }
 tr.bad td { background: var(--bg-bad); }
 tr.problem td:first-child { border-left: 4px solid var(--bad); }
 tr.warning td:first-child { border-left: 4px solid var(--warn); }
@@ -181,7 +182,7 @@ export const PAGE_SCRIPT = String.raw`
     var tb = el('tbody');
     data.problems.concat(data.warnings).forEach(function (f) {
       var tr = add(el('tr', f.severity),
-        el('td', '', f.severity), el('td', 'mono', f.kind), el('td', 'mono', f.file),
+        el('td', '', f.severity), el('td', 'mono nowrap', f.kind), el('td', 'mono', f.file),
         el('td', 'num', f.line === undefined ? '' : f.line), el('td', 'num', f.seq === undefined ? '' : f.seq), el('td', '', f.message));
       var cell = el('td');
       var r = recordOf(f);
@@ -212,7 +213,7 @@ export const PAGE_SCRIPT = String.raw`
     var totals = new Array(n).fill(0);
     tl.series.forEach(function (sr) { sr.counts.forEach(function (c, i) { totals[i] += c; }); });
     var max = Math.max.apply(null, totals.concat([1]));
-    var W = 1200, H = 240, left = 50, right = 10, top = 22, bottom = 34;
+    var W = 1200, H = 220, left = 50, right = 10, top = 22, bottom = 34;
     var bw = (W - left - right) / n;
     var g = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, 'class': 'chart', role: 'img' });
     g.id = 'timeline';

@@ -115,6 +115,16 @@ function keyInfo (paths: unknown[] | undefined): TrustedKey[] {
   return (paths ?? []).map((p) => typeof p === 'string' ? { path: p, kid: loadVerifyKey(p).kid } : { path: (p as { source: string }).source, kid: (p as { kid: string }).kid })
 }
 
+/** A record as read: its stored line still bytes, decoded only if it is kept. */
+type ReadRecord = Omit<PageRecord, 'json' | 'cutFrom'> & { bytes: Buffer }
+
+function pageRecord (r: ReadRecord): PageRecord {
+  const { bytes, ...rest } = r
+  const line = bytes.toString('utf8')
+  if (line.length <= MAX_RECORD_CHARS) return { ...rest, json: line }
+  return { ...rest, json: line.slice(0, MAX_RECORD_CHARS), cutFrom: bytes.length }
+}
+
 /**
  * Read the logs once (through the verifier) and gather the page's data and records.
  * The caller writes the page (html.ts writeReport) and then calls `records.dispose()`.
@@ -134,7 +144,7 @@ export async function collectReport (paths: string[], options: ReportOptions): P
 async function collect (paths: string[], options: ReportOptions, maxRecords: number, spool: Spool): Promise<{ data: ReportData, records: KeptTexts }> {
   const { maxRecords: _max, ...readOptions } = options
   const reader = readAuditLog(paths, readOptions)
-  const keeper = new RecordKeeper<PageRecord, Kept & Spooled>(maxRecords, (r) => ({ n: r.n, reason: r.reason, ...spool.put(embedJson(r)) }))
+  const keeper = new RecordKeeper<ReadRecord, Kept & Spooled>(maxRecords, (r) => ({ n: r.n, reason: r.reason, ...spool.put(embedJson(pageRecord(r))) }))
   const timeline = new Timeline()
   const byEvent = new Map<string, number>()
   const byLevel = new Map<number | null, number>()
@@ -175,8 +185,7 @@ async function collect (paths: string[], options: ReportOptions, maxRecords: num
     byStatus.set(e.status, (byStatus.get(e.status) ?? 0) + 1)
     if (time === null) untimed++
     else timeline.add(time, event ?? '(none)', { alert: event === 'alert', warning: level !== null && level >= pino.levels.values.warn, notIntact: e.status !== 'intact' })
-    const line = e.line
-    const record: PageRecord = {
+    const record: ReadRecord = {
       n: shown - 1,
       reason,
       file,
@@ -188,8 +197,7 @@ async function collect (paths: string[], options: ReportOptions, maxRecords: num
       event,
       msg: typeof e.record.msg === 'string' ? e.record.msg : null,
       status: e.status,
-      json: line.length > MAX_RECORD_CHARS ? line.slice(0, MAX_RECORD_CHARS) : line,
-      ...(line.length > MAX_RECORD_CHARS ? { cutFrom: e.bytes.length } : {})
+      bytes: e.bytes
     }
     keeper.add(record)
   }

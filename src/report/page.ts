@@ -318,9 +318,9 @@ export const PAGE_SCRIPT = String.raw`
     rows.slice(0, state.limit).forEach(function (r) {
       var tr = add(el('tr', 'rec' + (r.status !== 'intact' ? ' bad' : '')),
         el('td', 'num', r.n + 1),
-        el('td', 'mono', iso(r.time)),
+        el('td', 'mono nowrap', iso(r.time)),
         el('td', levelClass(r.level), levelName(r.level)),
-        el('td', 'mono', r.event === null ? '' : r.event),
+        el('td', 'mono nowrap', r.event === null ? '' : r.event),
         el('td', '', r.msg === null ? '' : r.msg),
         el('td', 'mono', fileName(r.file) + ':' + r.line),
         el('td', 'num', r.seq));

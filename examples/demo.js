@@ -1,6 +1,6 @@
 // The demo behind `npm start`: an AI assistant's sandbox session is audited with
 // createAuditLogger and the shipped policy (config/audit.yaml), then the verifier
-// checks the log. Exits 0 only when the log verifies intact.
+// checks the log and writes its HTML report. Exits 0 only when the log verifies intact.
 //
 // `npm start -- --epochs` runs it with forward-secure epoch keys instead of one key:
 // 2-second epochs certified by a master key; the session crosses an epoch boundary,
@@ -134,4 +134,11 @@ console.log(`verifying with ${epochs !== undefined ? `the master public key ${pa
 const run = spawnSync(process.execPath, [CLI, 'verify', paths.logs, ...keyArgs], { stdio: 'inherit' })
 const intact = run.status === 0
 console.log(intact ? '\nthe audit log is INTACT' : '\nthe audit log is NOT intact')
-process.exitCode = intact ? 0 : 1
+
+// The same check as one HTML page for auditors who would rather look than read:
+// verdict, timeline, alerts and every record, openable offline in any browser.
+const reportPath = join(paths.dir, 'report.html')
+const report = spawnSync(process.execPath, [CLI, 'report', paths.logs, ...keyArgs, '--out', reportPath], { encoding: 'utf8' })
+if (report.status !== (intact ? 0 : 1)) console.error(`audit-chain report failed (${report.status}): ${report.stderr}`)
+else console.log(`report for auditors: ${reportPath} (open it in a browser)`)
+process.exitCode = intact && report.status === 0 ? 0 : 1

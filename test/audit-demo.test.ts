@@ -31,6 +31,9 @@ test('the demo (npm start) creates keys, logs a session that trips an alert, and
   assert.match(out, /session started \(a custom event: session.start\)/)
   assert.match(out, /ALERT resource_violation: 3 in 5m/)
   assert.match(out, /the audit log is INTACT/)
+  // It ends by writing the auditors' HTML report, and says where.
+  assert.ok(out.endsWith(`report for auditors: ${join(dir, 'report.html')} (open it in a browser)\n`), out)
+  assert.match(readFileSync(join(dir, 'report.html'), 'utf8'), /^<!DOCTYPE html>[^]*"ok":true[^]*"event":"resource_violation"/)
   assert.equal(statSync(join(dir, 'keys/audit-ed25519.key')).mode & 0o777, 0o600)
   const events = readRecords(join(dir, 'logs/audit.log')).map((r) => r.event)
   for (const e of ['container_creation', 'security_assessment', 'code_execution', 'resource_violation', 'alert', 'chain.close']) {

@@ -14,6 +14,7 @@ import { runHead } from './head.js'
 import { runInit } from './init.js'
 import { runKeygen } from './keygen.js'
 import { runShow } from './show.js'
+import { DEFAULT_MAX_RECORDS, runReport } from './report.js'
 import { UsageError } from './usage-error.js'
 import { runVerify } from './verify.js'
 
@@ -40,6 +41,7 @@ Commands in short:
   audit-chain verify PATH... --key PUB [options]
   audit-chain verify PATH... --master PUB --certs FILE [options]
   audit-chain show PATH... --key PUB [--event TYPE] [--since T] [--format pretty|json|csv] [options]
+  audit-chain report PATH... --key PUB --out FILE [filters] [options]
   audit-chain head PATH [--key PUB] [--json]
   audit-chain epochs --master MASTER.key --start TIME --interval DUR --count N --out DIR
 
@@ -118,6 +120,28 @@ Only intact records are printed (hash, signature, key window and every link back
 the chain's start check), unless --include-unverified.
 Exit status as verify: 0 intact, 1 problems found, 2 could not run.`)
   .action(async (paths: string[], options) => { exitStatus = (await runShow(paths, options)) ? 0 : 1 })
+
+trustOptions(program.command('report')
+  .description('Write one self-contained HTML page for auditors: the verdict, the keys and anchors used, one row per chain, a timeline with alerts and findings marked, the findings, and the records (filter, sort, full JSON on click; records not intact are marked). It opens offline in any browser; nothing in the log can run in it.')
+  .usage('PATH... --key PUB --out FILE [options]')
+  .argument('[PATH...]', 'as for verify: log files, directories, or - for standard input'))
+  .option('-o, --out <FILE>', 'the page to write (required; replaced if it exists)')
+  .option('--head <FILE>', 'a head file the log must still reach, as for verify; repeatable', many)
+  .option('--state <FILE>', 'the verifier state file, as for verify')
+  .option('--require-seal', 'an unsealed chain is a problem, as for verify')
+  .option('-r, --recursive', 'read the subdirectories of a directory too, as for verify')
+  .option('--threads <N>', 'threads that check signatures, as for verify')
+  .option('--event <TYPE>', 'only records with this event; repeatable', many)
+  .option('--since <TIME>', 'only records at or after TIME: ISO 8601, or a duration back from now (2h, 7d)')
+  .option('--until <TIME>', 'only records before TIME (same forms)')
+  .option('--level <LEVEL>', 'only records at this pino level or above (info, warn, 40...)')
+  .option('--where <F=V>', 'only records whose field F (a dotted path) is V; repeatable', many)
+  .option('--all', 'control records too (chain.*, file.open, retention.prune, epoch.close)')
+  .option('--max-records <N>', `records carried in full, at most (default ${DEFAULT_MAX_RECORDS}): every alert, warning, error and record not intact (and those around it) first, then an even sample of the rest; counts and the timeline cover every record`)
+  .addHelpText('after', `
+The verdict goes to stderr, "report written to FILE" to stdout.
+Exit status as verify: 0 intact, 1 problems found, 2 could not run.`)
+  .action(async (paths: string[], options) => { exitStatus = (await runReport(paths, options)) ? 0 : 1 })
 
 trustOptions(program.command('head')
   .description('Print the signed head of a log, byte for byte, one line per head file, to ship it off the host (e.g. from cron: audit-chain head LOG >> /offhost/heads.jsonl).')

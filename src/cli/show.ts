@@ -94,19 +94,20 @@ async function csvPrinter (out: NodeJS.WritableStream, fields: string[], withSta
   }
 }
 
-/** `audit-chain show PATH...`: true when the records read were intact (exit status 0). */
-export async function runShow (paths: string[], options: ShowCliOptions): Promise<boolean> {
+/** The trust options and filter of a command that reads records back (show, report). */
+export type ReadBackCliOptions = Omit<ShowCliOptions, 'includeUnverified' | 'format' | 'fields'>
+
+/**
+ * Checks the paths and trust options of `command` and builds its filter: what show and
+ * report share, so that they accept and refuse the same arguments.
+ */
+export function readBackOptions (command: string, paths: string[], options: ReadBackCliOptions): { keys: string[], masters: string[], certs: string[], heads: string[], threads?: number, recursive?: boolean, filter: AuditFilter } {
   const keys = options.key ?? []
   const masters = options.master ?? []
   const certs = options.certs ?? []
-  if (paths.length === 0) throw new UsageError('show needs at least one PATH (a log file, a directory, or - for standard input)')
-  if ((masters.length > 0) !== (certs.length > 0)) throw new UsageError('show needs --master and --certs together: epoch keys are trusted through certificates signed by a master key')
-  if (keys.length === 0 && certs.length === 0) throw new UsageError('show needs --key PUB (or --master PUB and --certs FILE): records are only shown as verified against a key you were given')
-  const format = (options.format ?? (process.stdout.isTTY === true ? 'pretty' : 'json')) as Format
-  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')} (got "${String(options.format)}")`)
-  if (options.fields !== undefined && format !== 'csv') throw new UsageError('--fields chooses the columns of --format csv; add --format csv')
-  const fields = options.fields !== undefined ? options.fields.split(',').map((f) => f.trim()) : DEFAULT_CSV_FIELDS
-  if (fields.some((f) => f === '')) throw new UsageError(`--fields needs comma-separated field names such as time,result.exitCode (got "${String(options.fields)}")`)
+  if (paths.length === 0) throw new UsageError(`${command} needs at least one PATH (a log file, a directory, or - for standard input)`)
+  if ((masters.length > 0) !== (certs.length > 0)) throw new UsageError(`${command} needs --master and --certs together: epoch keys are trusted through certificates signed by a master key`)
+  if (keys.length === 0 && certs.length === 0) throw new UsageError(`${command} needs --key PUB (or --master PUB and --certs FILE): records are only vouched for against a key you were given`)
   const threads = options.threads === undefined ? undefined : threadCount(options.threads)
   const filter: AuditFilter = {
     ...(options.event !== undefined ? { events: options.event } : {}),
@@ -116,8 +117,19 @@ export async function runShow (paths: string[], options: ShowCliOptions): Promis
     where: whereOf(options.where ?? []),
     control: options.all === true
   }
+  return { keys, masters, certs, heads: options.head ?? [], filter, ...(threads !== undefined ? { threads } : {}), ...(options.recursive === true ? { recursive: true } : {}) }
+}
+
+/** `audit-chain show PATH...`: true when the records read were intact (exit status 0). */
+export async function runShow (paths: string[], options: ShowCliOptions): Promise<boolean> {
+  const trust = readBackOptions('show', paths, options)
+  const format = (options.format ?? (process.stdout.isTTY === true ? 'pretty' : 'json')) as Format
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')} (got "${String(options.format)}")`)
+  if (options.fields !== undefined && format !== 'csv') throw new UsageError('--fields chooses the columns of --format csv; add --format csv')
+  const fields = options.fields !== undefined ? options.fields.split(',').map((f) => f.trim()) : DEFAULT_CSV_FIELDS
+  if (fields.some((f) => f === '')) throw new UsageError(`--fields needs comma-separated field names such as time,result.exitCode (got "${String(options.fields)}")`)
   const all = options.includeUnverified === true
-  const reader = readAuditLog(paths, { keys, masters, certs, heads: options.head ?? [], filter, ...(threads !== undefined ? { threads } : {}), ...(options.recursive === true ? { recursive: true } : {}) })
+  const reader = readAuditLog(paths, trust)
   const printer = format === 'json' ? jsonPrinter(process.stdout) : format === 'csv' ? await csvPrinter(process.stdout, fields, all) : await prettyPrinter(process.stdout)
   for await (const entry of reader) {
     if (entry.status === 'intact' || all) await printer.print(entry)

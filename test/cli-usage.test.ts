@@ -26,6 +26,7 @@ const COMMANDS: Array<[string, string]> = [
   ['keygen', '--master'],
   ['verify', '--require-seal'],
   ['show', '--include-unverified'],
+  ['report', '--max-records <N>'],
   ['head', '--json'],
   ['epochs', '--interval <DUR>']
 ]

@@ -34,6 +34,20 @@ function trustOptions (command: Command): Command {
     .option('--certs <FILE>', 'epoch keys: a certificate file (from "epochs"); needs --master; repeatable', many)
 }
 
+/** What show and report share besides trust: anchors, threads and the record filter. */
+function readBackOptions (command: Command): Command {
+  return command
+    .option('--head <FILE>', 'a head file the log must still reach, as for verify; repeatable', many)
+    .option('-r, --recursive', 'read the subdirectories of a directory too, as for verify')
+    .option('--threads <N>', 'threads that check signatures, as for verify')
+    .option('--event <TYPE>', 'only records with this event; repeatable', many)
+    .option('--since <TIME>', 'only records at or after TIME: ISO 8601, or a duration back from now (2h, 7d)')
+    .option('--until <TIME>', 'only records before TIME (same forms)')
+    .option('--level <LEVEL>', 'only records at this pino level or above (info, warn, 40...)')
+    .option('--where <F=V>', 'only records whose field F (a dotted path: result.exitCode) is V; repeatable', many)
+    .option('--all', 'control records too (chain.*, file.open, retention.prune, epoch.close)')
+}
+
 const SYNOPSIS = `
 Commands in short:
   audit-chain init [DIR]
@@ -99,19 +113,10 @@ then one line per chain, and the verdict (INTACT or PROBLEMS FOUND).
 Exit status: 0 intact, 1 problems found, 2 could not run.`)
   .action(async (paths: string[], options) => { exitStatus = await runVerify(paths, options) })
 
-trustOptions(program.command('show')
+readBackOptions(trustOptions(program.command('show')
   .description('Print the records of audit logs that the verifier vouches for, filtered. Findings and the verdict go to stderr.')
   .usage('PATH... --key PUB [options]')
-  .argument('[PATH...]', 'as for verify: log files, directories, or - for standard input'))
-  .option('--head <FILE>', 'a head file the log must still reach, as for verify; repeatable', many)
-  .option('-r, --recursive', 'read the subdirectories of a directory too, as for verify')
-  .option('--threads <N>', 'threads that check signatures, as for verify')
-  .option('--event <TYPE>', 'only records with this event; repeatable', many)
-  .option('--since <TIME>', 'only records at or after TIME: ISO 8601, or a duration back from now (2h, 7d)')
-  .option('--until <TIME>', 'only records before TIME (same forms)')
-  .option('--level <LEVEL>', 'only records at this pino level or above (info, warn, 40...)')
-  .option('--where <F=V>', 'only records whose field F (a dotted path: result.exitCode) is V; repeatable', many)
-  .option('--all', 'control records too (chain.*, file.open, retention.prune, epoch.close)')
+  .argument('[PATH...]', 'as for verify: log files, directories, or - for standard input')))
   .option('--include-unverified', 'print unlinked and invalid records too (marked in pretty and csv output)')
   .addOption(new Option('--format <FMT>', 'pretty (default on a terminal, through pino-pretty), json (default otherwise: each record\'s stored line, byte for byte; check such an excerpt with "verify FILE --excerpt"), or csv').choices(['pretty', 'json', 'csv']))
   .option('--fields <A,B.C>', 'csv columns, dotted paths (default time,level,event,msg)')
@@ -121,22 +126,13 @@ the chain's start check), unless --include-unverified.
 Exit status as verify: 0 intact, 1 problems found, 2 could not run.`)
   .action(async (paths: string[], options) => { exitStatus = (await runShow(paths, options)) ? 0 : 1 })
 
-trustOptions(program.command('report')
+readBackOptions(trustOptions(program.command('report')
   .description('Write one self-contained HTML page for auditors: the verdict, the keys and anchors used, one row per chain, a timeline with alerts and findings marked, the findings, and the records (filter, sort, full JSON on click; records not intact are marked). It opens offline in any browser; nothing in the log can run in it.')
   .usage('PATH... --key PUB --out FILE [options]')
-  .argument('[PATH...]', 'as for verify: log files, directories, or - for standard input'))
+  .argument('[PATH...]', 'as for verify: log files, directories, or - for standard input')))
   .option('-o, --out <FILE>', 'the page to write (required; replaced if it exists)')
-  .option('--head <FILE>', 'a head file the log must still reach, as for verify; repeatable', many)
   .option('--state <FILE>', 'the verifier state file, as for verify')
   .option('--require-seal', 'an unsealed chain is a problem, as for verify')
-  .option('-r, --recursive', 'read the subdirectories of a directory too, as for verify')
-  .option('--threads <N>', 'threads that check signatures, as for verify')
-  .option('--event <TYPE>', 'only records with this event; repeatable', many)
-  .option('--since <TIME>', 'only records at or after TIME: ISO 8601, or a duration back from now (2h, 7d)')
-  .option('--until <TIME>', 'only records before TIME (same forms)')
-  .option('--level <LEVEL>', 'only records at this pino level or above (info, warn, 40...)')
-  .option('--where <F=V>', 'only records whose field F (a dotted path) is V; repeatable', many)
-  .option('--all', 'control records too (chain.*, file.open, retention.prune, epoch.close)')
   .option('--max-records <N>', `records carried in full, at most (default ${DEFAULT_MAX_RECORDS}): every alert, warning, error and record not intact (and those around it) first, then an even sample of the rest; counts and the timeline cover every record`)
   .addHelpText('after', `
 The verdict goes to stderr, "report written to FILE" to stdout.

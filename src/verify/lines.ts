@@ -9,8 +9,11 @@ import { MAX_LINE_BYTES } from '../format/limits.js'
 /** The writer's own limit (FORMAT.md §3.1): every record it signs is read in full by default. */
 export const DEFAULT_MAX_LINE_BYTES = MAX_LINE_BYTES
 
-// 1 MiB reads: large enough that per-chunk overhead vanishes, small enough to keep memory flat.
-export const READ_CHUNK_BYTES = 1024 * 1024
+// 256 KiB reads: large enough that per-chunk overhead vanishes. Not more: a line's
+// bytes are a view of its chunk, so each line still in flight keeps a whole chunk
+// alive, and dead chunks wait for a GC; 1 MiB reads peaked ~20 MB higher in verify
+// and show (bench/README.md "Memory").
+export const READ_CHUNK_BYTES = 256 * 1024
 
 const NEWLINE = 0x0a
 

@@ -42,11 +42,11 @@ export interface BatchPoolSpec<T> {
 }
 
 /**
- * The heap limits the signing and signature-checking threads run with. They keep one
- * batch at a time (a few dozen KiB in, one answer out), so V8's default young
- * generation (16 MiB semi-spaces, grown on demand) is room they never use well;
- * 1 MiB semi-spaces (3 MiB of young generation) keep each thread's pages few. The old
- * generation is left at V8's default: a limit there would only add a way to crash.
+ * The heap limits the signing and signature-checking threads run with. They hold a
+ * batch or two at a time (tens of KiB in, one answer out) and allocate little else, so
+ * 1 MiB semi-spaces (3 MiB of young generation) are plenty, where V8's default lets
+ * each young generation grow to 16 MiB semi-spaces. The old generation is left at V8's
+ * default: a limit there would only add a way to crash.
  */
 export const POOL_THREAD_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 3 }
 

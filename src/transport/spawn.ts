@@ -29,11 +29,12 @@ export const transportTarget: string = fileURLToPath(new URL(workerFile, import.
  * second into short-lived strings and objects (thread-stream hands it up to 4 MiB at a
  * time); with V8's default 16 MiB semi-spaces the young generation alone grows to
  * ~30 MiB of pages under load although what is alive at any time is ~15 MiB
- * (bench/README.md "Memory"). 2 MiB semi-spaces (6 MiB of young generation) cost a few
- * more scavenges. The old generation is left at V8's default: the records in flight
+ * (bench/README.md "Memory"). 1 MiB semi-spaces (3 MiB of young generation) cost a few
+ * more scavenges (~3 % more CPU, within the noise); 6 MiB measured ~10 MB higher and
+ * less steady. The old generation is left at V8's default: the records in flight
  * are bounded (worker.ts), and a limit there would only add a way to crash.
  */
-const TRANSPORT_THREAD_LIMITS = { maxYoungGenerationSizeMb: 6 }
+const TRANSPORT_THREAD_LIMITS = { maxYoungGenerationSizeMb: 3 }
 
 /** Options of {@link auditChainTransport}: the transport's, plus what only the caller's thread can do. */
 export interface AuditChainTransportOptions extends AuditTransportOptions {

@@ -6,9 +6,11 @@
 //   npm run bench:show
 //   SHOW_BENCH_MB=100 node bench/show-rss.js   # a quick run
 //   SHOW_BENCH_RUNS=json node bench/show-rss.js # only the every-record show run
+//   SHOW_BENCH_DIR=/tmp/show-1g node bench/show-rss.js # keep the log there and reuse it
+//                                                  # on the next run (generating 1 GB takes minutes)
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, closeSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,39 +20,49 @@ import { chainCloseBody, chainOpenBody } from '../dist/format/control.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const MB = Number(process.env.SHOW_BENCH_MB ?? 1024)
-const work = mkdtempSync(join(tmpdir(), 'pac-show-bench-'))
-process.on('exit', () => rmSync(work, { recursive: true, force: true }))
-mkdirSync(join(work, 'keys'), { mode: 0o700 })
-const { privatePem, publicPem } = generateKeyPairPem()
-const key = signingKeyFromPem(privatePem, 'bench')
-const pub = join(work, 'keys/bench.pub')
-writeFileSync(pub, publicPem)
-
+const KEEP = process.env.SHOW_BENCH_DIR
+const work = KEEP ?? mkdtempSync(join(tmpdir(), 'pac-show-bench-'))
+if (!KEEP) process.on('exit', () => rmSync(work, { recursive: true, force: true }))
 const log = join(work, 'audit.log')
-const fd = openSync(log, 'w')
-const chainId = randomBytes(16).toString('hex')
-let seq = -1
+const pub = join(work, 'keys/bench.pub')
 let bytes = 0
-let lastHash = GENESIS_PREV
-const appendRecord = (body) => {
-  seq++
-  const h = recordHash(seq, lastHash, body)
-  const line = recordLine(body, { v: 1, seq, prev: lastHash, hash: h.toString('hex'), kid: key.kid, sig: signBytes(key, h) }) + '\n'
-  lastHash = h.toString('hex')
-  bytes += Buffer.byteLength(line)
-  writeSync(fd, line)
+if (KEEP && existsSync(join(work, 'complete'))) {
+  bytes = statSync(log).size
+  console.log(`reusing ${log}: ${(bytes / 1e6).toFixed(0)} MB`)
+} else {
+  writeLog()
+  if (KEEP) writeFileSync(join(work, 'complete'), '')
 }
-const started = Date.now()
-appendRecord(chainOpenBody(chainId, key.kid, null))
-const filler = 'x'.repeat(1800)
-let i = 0
-while (bytes < MB * 1024 * 1024) {
-  appendRecord(`{"level":30,"time":${started + i},"event":"code_execution","i":${i},"sessionId":"s-${i % 1000}","code":"${filler}","msg":"ran"}`)
-  i++
+
+function writeLog () {
+  mkdirSync(join(work, 'keys'), { recursive: true, mode: 0o700 })
+  const { privatePem, publicPem } = generateKeyPairPem()
+  const key = signingKeyFromPem(privatePem, 'bench')
+  writeFileSync(pub, publicPem)
+  const fd = openSync(log, 'w')
+  const chainId = randomBytes(16).toString('hex')
+  let seq = -1
+  let lastHash = GENESIS_PREV
+  const appendRecord = (body) => {
+    seq++
+    const h = recordHash(seq, lastHash, body)
+    const line = recordLine(body, { v: 1, seq, prev: lastHash, hash: h.toString('hex'), kid: key.kid, sig: signBytes(key, h) }) + '\n'
+    lastHash = h.toString('hex')
+    bytes += Buffer.byteLength(line)
+    writeSync(fd, line)
+  }
+  const started = Date.now()
+  appendRecord(chainOpenBody(chainId, key.kid, null))
+  const filler = 'x'.repeat(1800)
+  let i = 0
+  while (bytes < MB * 1024 * 1024) {
+    appendRecord(`{"level":30,"time":${started + i},"event":"code_execution","i":${i},"sessionId":"s-${i % 1000}","code":"${filler}","msg":"ran"}`)
+    i++
+  }
+  appendRecord(chainCloseBody(chainId, seq + 2))
+  closeSync(fd)
+  console.log(`wrote ${(bytes / 1e6).toFixed(0)} MB, ${seq + 1} records in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }
-appendRecord(chainCloseBody(chainId, seq + 2))
-closeSync(fd)
-console.log(`wrote ${(bytes / 1e6).toFixed(0)} MB, ${seq + 1} records in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 
 function run (name, args, command = 'show') {
   const rssOut = join(work, 'rss')

@@ -12,7 +12,7 @@
  * exits or answers malformed fails the pool: every pending and later batch rejects with
  * the caller's error, so no caller can go on as if its work had been done.
  */
-import { Worker } from 'node:worker_threads'
+import { Worker, type ResourceLimits } from 'node:worker_threads'
 
 /** How long a closing thread may take to wipe its key and exit before it is terminated. */
 const CLOSE_GRACE_MS = 2000
@@ -33,7 +33,22 @@ export interface BatchPoolSpec<T> {
   failed: (index: number, why: string, cause?: unknown) => Error
   /** The error for batches sent after (or pending at) `close`. */
   closed: () => Error
+  /**
+   * Heap limits of each thread (see {@link POOL_THREAD_LIMITS}). A thread that reaches
+   * them is ended by Node with ERR_WORKER_OUT_OF_MEMORY and fails the pool like any
+   * other crash.
+   */
+  resourceLimits?: ResourceLimits
 }
+
+/**
+ * The heap limits the signing and signature-checking threads run with. They hold a
+ * batch or two at a time (tens of KiB in, one answer out) and allocate little else, so
+ * 1 MiB semi-spaces (3 MiB of young generation) are plenty, where V8's default lets
+ * each young generation grow to 16 MiB semi-spaces. The old generation is left at V8's
+ * default: a limit there would only add a way to crash.
+ */
+export const POOL_THREAD_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 3 }
 
 export interface BatchPool<T> {
   readonly size: number
@@ -84,7 +99,7 @@ export function createBatchPool<T> (spec: BatchPoolSpec<T>): BatchPool<T> {
     let worker: Worker
     try {
       const { data, transfer } = spec.workerData(index)
-      worker = new Worker(spec.source, { eval: true, workerData: data, transferList: transfer })
+      worker = new Worker(spec.source, { eval: true, workerData: data, transferList: transfer, ...(spec.resourceLimits === undefined ? {} : { resourceLimits: spec.resourceLimits }) })
     } catch (err) {
       fail(spec.failed(index, `it could not start: ${(err as Error).message}`, err))
       return
@@ -104,7 +119,9 @@ export function createBatchPool<T> (spec: BatchPoolSpec<T>): BatchPool<T> {
       }
       waiter.resolve(answer)
     })
-    worker.on('error', (err) => { fail(spec.failed(index, err.message, err)) })
+    worker.on('error', (err: NodeJS.ErrnoException) => {
+      fail(spec.failed(index, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `it ran out of memory: ${err.message}` : err.message, err))
+    })
     worker.on('exit', (code) => {
       thread.exited = true
       if (!closed) fail(spec.failed(index, `it exited with code ${code}`))

@@ -11,7 +11,7 @@ import { sodiumPath } from '../crypto/backend.js'
 import { seedCopy } from '../crypto/ed25519.js'
 import type { SigningKey } from '../format/keys.js'
 import type { Chain, PreparedRecord } from './chain.js'
-import { createBatchPool } from '../threads/batch-pool.js'
+import { createBatchPool, POOL_THREAD_LIMITS } from '../threads/batch-pool.js'
 import { SIGN_WORKER_SOURCE } from './sign-worker.js'
 
 /** H is a SHA-256: 32 bytes. */
@@ -53,7 +53,8 @@ export function createSignPool (key: SigningKey, size: number): SignPool {
     size,
     accept: (sigs, count) => typeof sigs === 'string' && sigs.length === count * SLOT_CHARS ? sigs : undefined,
     failed: signerFailed,
-    closed: () => new AuditChainError('PAC_CLOSED', 'the sign pool is closed')
+    closed: () => new AuditChainError('PAC_CLOSED', 'the sign pool is closed'),
+    resourceLimits: POOL_THREAD_LIMITS
   })
   pool.start()
   return {

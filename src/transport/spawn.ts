@@ -24,6 +24,18 @@ const workerFile = import.meta.url.endsWith('.ts') ? '../../dist/transport/worke
 /** Absolute path of the transport module, for `pino.transport({ target })` or pipelines. */
 export const transportTarget: string = fileURLToPath(new URL(workerFile, import.meta.url))
 
+/**
+ * The heap limits of the transport's own thread. It turns megabytes of pino lines a
+ * second into short-lived strings and objects (thread-stream hands it up to 4 MiB at a
+ * time); with V8's default 16 MiB semi-spaces the young generation alone grows to
+ * ~30 MiB of pages under load although what is alive at any time is ~15 MiB
+ * (bench/README.md "Memory"). 1 MiB semi-spaces (3 MiB of young generation) cost a few
+ * more scavenges (~3 % more CPU, within the noise); 6 MiB measured ~10 MB higher and
+ * less steady. The old generation is left at V8's default: the records in flight
+ * are bounded (worker.ts), and a limit there would only add a way to crash.
+ */
+const TRANSPORT_THREAD_LIMITS = { maxYoungGenerationSizeMb: 3 }
+
 /** Options of {@link auditChainTransport}: the transport's, plus what only the caller's thread can do. */
 export interface AuditChainTransportOptions extends AuditTransportOptions {
   /**
@@ -73,10 +85,10 @@ export function auditChainTransport (callerOptions: AuditChainTransportOptions):
   }
   // Having warned here that libsodium cannot be loaded, tell the worker to use
   // node:crypto: it would fail to load it too, and warn a second time.
-  const worker = backendName() === 'node:crypto' && process.env[CRYPTO_ENV] === undefined
-    ? { worker: { env: { ...process.env, [CRYPTO_ENV]: 'node' } } }
+  const env = backendName() === 'node:crypto' && process.env[CRYPTO_ENV] === undefined
+    ? { env: { ...process.env, [CRYPTO_ENV]: 'node' } }
     : {}
-  const stream = pino.transport({ target: transportTarget, options: resolved, ...worker })
+  const stream = pino.transport({ target: transportTarget, options: resolved, worker: { ...env, resourceLimits: TRANSPORT_THREAD_LIMITS } })
   keepErrorCodes(stream)
   const release = sealOnSignals(handleSignals, async () => { await closeAuditTransport(stream) })
   stream.once('close', release)

@@ -29,10 +29,13 @@ import { loadSigner, ownPublicKeys, startingEpoch, type Signer } from './signer.
 // on thread-stream's shared buffer: enough to batch work, small enough to bound memory.
 const SINK_HIGH_WATER_MARK = 1024
 // With a sign pool, records accepted but not yet signed and written before the sink
-// stops taking more: 16 batches of 512 in flight keep 2–4 threads busy while the
-// transport thread hashes the next ones; and at most 32 Mi characters of bodies, so
-// that a flood of huge lines stays bounded in memory too.
-const MAX_PENDING_RECORDS = 8192
+// stops taking more: 4 batches of 512 in flight keep 2 threads busy while the
+// transport thread hashes the next ones (8192 measured ~5 MB more peak RSS and no
+// faster, bench/README.md "Memory"); and at most 32 Mi characters of bodies, so
+// that a flood of huge lines stays bounded in memory too. Beyond this the backlog
+// waits in pino's shared buffer and the app's thread-stream queue (backpressure,
+// nothing dropped).
+const MAX_PENDING_RECORDS = 2048
 const MAX_PENDING_CHARS = 32 * 1024 * 1024
 // After a rotation failed (the file could not be renamed), the next try waits this long.
 const ROTATION_RETRY_MS = 60_000

@@ -9,8 +9,12 @@ import { MAX_LINE_BYTES } from '../format/limits.js'
 /** The writer's own limit (FORMAT.md §3.1): every record it signs is read in full by default. */
 export const DEFAULT_MAX_LINE_BYTES = MAX_LINE_BYTES
 
-// 1 MiB reads: large enough that per-chunk overhead vanishes, small enough to keep memory flat.
-export const READ_CHUNK_BYTES = 1024 * 1024
+// 512 KiB reads. Not more: a line's bytes are a view of its chunk, so each line still
+// in flight keeps a whole chunk alive; 1 MiB reads peaked ~5-20 MB higher in verify and
+// show. Not less: with 256 KiB (one 128-record batch of 2 KB records per read) the
+// reading thread ended up checking most signatures itself while it waited for the
+// next read, and verify ran at half the rate (bench/README.md "Memory").
+export const READ_CHUNK_BYTES = 512 * 1024
 
 const NEWLINE = 0x0a
 

@@ -8,7 +8,7 @@
 import type { KeyObject } from 'node:crypto'
 import { AuditChainError } from '../errors.js'
 import type { VerifyKey } from '../format/keys.js'
-import { createBatchPool } from '../threads/batch-pool.js'
+import { createBatchPool, POOL_THREAD_LIMITS } from '../threads/batch-pool.js'
 import { sodiumPath } from '../crypto/backend.js'
 import { SIG_WORKER_SOURCE } from './sig-worker.js'
 
@@ -60,7 +60,8 @@ export function createSigPool (keyring: ReadonlyMap<string, VerifyKey>, size: nu
     size,
     accept: (valid, count) => valid instanceof Uint8Array && valid.length === count ? valid : undefined,
     failed: threadFailed,
-    closed: () => new AuditChainError('PAC_CLOSED', 'the signature-checking pool is closed')
+    closed: () => new AuditChainError('PAC_CLOSED', 'the signature-checking pool is closed'),
+    resourceLimits: POOL_THREAD_LIMITS
   })
   return {
     size,

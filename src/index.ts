@@ -4,9 +4,17 @@
  * `auditChainTransport()`, which also seals the chain on SIGTERM/SIGINT and keeps
  * errors' `code` (neither is possible from inside the worker).
  */
-import auditChainTransportWorker from './transport/worker.js'
+import type { AuditTransportOptions } from './transport/options.js'
 
-export default auditChainTransportWorker
+/**
+ * The transport, as pino's worker calls it. Its module graph is loaded here, on the
+ * call, not when an app imports the package: the app's own thread never runs it and
+ * would otherwise carry it in every process (bench/README.md, "Memory").
+ */
+export default async function auditChainTransportWorker (options: AuditTransportOptions): Promise<NodeJS.WritableStream> {
+  const { default: start } = await import('./transport/worker.js')
+  return await start(options)
+}
 export { auditChainTransport, transportTarget, type AuditChainTransportOptions } from './transport/spawn.js'
 export type { SealSignals } from './transport/signals.js'
 export { closeAuditTransport, type TransportStream } from './transport/close.js'

@@ -5,13 +5,18 @@
  */
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { loadAll, YAMLException } from 'js-yaml'
+import { createRequire } from 'node:module'
 import { AuditChainError } from '../errors.js'
 import type { AuditEventType } from '../audit/vocabulary.js'
 import { issueMessages } from './messages.js'
 import { policySchema, type ParsedPolicy } from './schema.js'
 import type { AlertThreshold, AuditConfig } from './types.js'
 import { parseDuration } from './units.js'
+
+// js-yaml is loaded on the first policy read (see schema.ts on zod): synchronous, as
+// loadAuditConfig is, and not carried by apps that never read a policy.
+const require = createRequire(import.meta.url)
+const yaml = (): typeof import('js-yaml') => require('js-yaml') as typeof import('js-yaml')
 
 /** Where a policy document came from, for messages and relative paths. */
 export interface PolicySource {
@@ -50,9 +55,9 @@ export function loadAuditConfig (path: string): AuditConfig {
   try {
     // loadAll, not load: js-yaml 5's load() rejects an empty file, which here is
     // a valid policy of all defaults.
-    docs = loadAll(text, { filename: file })
+    docs = yaml().loadAll(text, { filename: file })
   } catch (err) {
-    if (err instanceof YAMLException) {
+    if (err instanceof yaml().YAMLException) {
       // js-yaml marks are 0-based; editors count from 1.
       const at = err.mark !== undefined ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : ''
       throw new AuditChainError('PAC_CONFIG', `${file}: YAML syntax error${at}: ${err.reason}`, { cause: err })
@@ -75,7 +80,7 @@ export function parseAuditPolicy (doc: unknown, source: PolicySource = {}): Audi
   const where = source.file ?? 'audit policy'
   // An empty file is a policy of all defaults (YAML reads it as null).
   const input = doc === null || doc === undefined ? {} : doc
-  const result = policySchema.safeParse(input)
+  const result = policySchema().safeParse(input)
   if (!result.success) {
     const lines = issueMessages(where, input, result.error.issues)
     throw new AuditChainError('PAC_CONFIG', lines.join('\n'))

@@ -3,7 +3,7 @@
  * what was found there and what was expected.
  */
 import type { z } from 'zod'
-import { KNOWN_KEYS } from './schema.js'
+import { knownKeys } from './schema.js'
 import { closestKey } from './suggest.js'
 
 type Issue = z.core.$ZodIssue
@@ -33,9 +33,9 @@ export function describeFound (value: unknown): string {
 }
 
 function knownKeysAt (path: ReadonlyArray<PropertyKey>): readonly string[] {
-  if (path.length === 0) return KNOWN_KEYS['']
-  if (path.length === 2 && path[0] === 'alert_thresholds') return KNOWN_KEYS['alert_thresholds.*']
-  return KNOWN_KEYS[path.map(String).join('.')] ?? []
+  if (path.length === 0) return knownKeys()['']
+  if (path.length === 2 && path[0] === 'alert_thresholds') return knownKeys()['alert_thresholds.*']
+  return knownKeys()[path.map(String).join('.')] ?? []
 }
 
 /** One line per issue, each naming `where` (the file) and the key path. */

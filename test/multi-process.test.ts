@@ -17,6 +17,8 @@ import { closeAuditTransport, type TransportStream } from '../src/transport/clos
 import { listRotated, rotateAside } from '../src/transport/rotation.js'
 import { slotPath } from '../src/transport/slots.js'
 import { hasCode } from '../src/errors.js'
+import { createAuditLogger } from '../src/audit/create.js'
+import { loadAuditConfig } from '../src/config/load.js'
 import { readRecords, sandbox, type Sandbox } from './helpers.js'
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
@@ -231,4 +233,33 @@ test('perProcess must be true or false', () => {
   } finally {
     box.cleanup()
   }
+})
+
+test('policy key per_process: two audit loggers with one policy file write two chains', async (t) => {
+  const box = sandbox()
+  t.after(box.cleanup)
+  const file = join(box.dir, 'audit.yaml')
+  writeFileSync(file, `storage_location: logs\nper_process: true\nsigning:\n  private_key_path: ${box.keyPath}\n`)
+  const first = createAuditLogger({ config: file })
+  const second = createAuditLogger({ config: file })
+  first.logEvent('app.started', { n: 1 })
+  second.logEvent('app.started', { n: 2 })
+  await Promise.all([first.close(), second.close()])
+  const dir = join(box.dir, 'logs')
+  assert.deepEqual(slotFilesIn(dir), ['audit.0.log', 'audit.1.log'])
+  const ns = slotFilesIn(dir).map((n) => readRecords(join(dir, n)).filter((r) => r.event === 'app.started').map((r) => r.n))
+  assert.deepEqual(ns.flat().sort(), [1, 2])
+  assert.ok(ns.every((x) => x.length === 1))
+})
+
+test('policy key per_process must be true or false: the error names the file, the key and what was found', (t) => {
+  const box = sandbox()
+  t.after(box.cleanup)
+  const file = join(box.dir, 'audit.yaml')
+  writeFileSync(file, 'storage_location: logs\nper_process: yes please\n')
+  assert.throws(() => loadAuditConfig(file), (err: Error) => {
+    assert.ok(hasCode(err, 'PAC_CONFIG'), err.message)
+    for (const part of [file, 'key per_process', 'expected true or false', 'found "yes please"']) assert.ok(err.message.includes(part), `${part} in: ${err.message}`)
+    return true
+  })
 })

@@ -8,7 +8,7 @@ import type { AlertThreshold, AuditConfig } from '../config/types.js'
 import { Validator } from './validate.js'
 import { AUDIT_EVENTS, DETAIL_LEVELS, RISK_LEVELS } from './vocabulary.js'
 
-const CONFIG_KEYS = ['source', 'hashChainEnabled', 'logLevel', 'storageLocation', 'retentionPeriodMs', 'rotation', 'privateKeyPath', 'epochKeysPath', 'maxFieldBytes', 'alertThresholds']
+const CONFIG_KEYS = ['source', 'hashChainEnabled', 'logLevel', 'storageLocation', 'perProcess', 'retentionPeriodMs', 'rotation', 'privateKeyPath', 'epochKeysPath', 'maxFieldBytes', 'alertThresholds']
 const THRESHOLD_KEYS = ['name', 'event', 'count', 'windowMs', 'window', 'riskLevel']
 
 function checkConfigObject (value: unknown): AuditConfig {
@@ -33,6 +33,7 @@ function checkConfigObject (value: unknown): AuditConfig {
     hashChainEnabled: v.boolean('config.hashChainEnabled', c.hashChainEnabled) as boolean,
     logLevel: v.oneOf('config.logLevel', c.logLevel, DETAIL_LEVELS),
     storageLocation: v.string('config.storageLocation', c.storageLocation),
+    perProcess: c.perProcess === undefined ? false : v.boolean('config.perProcess', c.perProcess) as boolean,
     maxFieldBytes: v.number('config.maxFieldBytes', c.maxFieldBytes, { integer: true, min: 1 }),
     privateKeyPath: v.optionalString('config.privateKeyPath', c.privateKeyPath),
     epochKeysPath: v.optionalString('config.epochKeysPath', c.epochKeysPath),

@@ -39,6 +39,7 @@ export function chainOptions (config: AuditConfig, overrides: Partial<AuditTrans
     }
   }
   if (config.retentionPeriodMs !== undefined) options.retention = { maxAge: config.retentionPeriodMs }
+  if (config.perProcess === true) options.perProcess = true
   // An explicit key (path, PEM or epoch bundle) from the caller replaces the policy's.
   if (overrides.privateKey === undefined && overrides.privateKeyPath === undefined && overrides.epochKeysPath === undefined) {
     if (config.epochKeysPath !== undefined) options.epochKeysPath = config.epochKeysPath

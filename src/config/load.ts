@@ -94,6 +94,7 @@ function resolvePolicy (p: ParsedPolicy, baseDir: string, file: string | undefin
     hashChainEnabled: p.hash_chain_enabled,
     logLevel: p.log_level,
     storageLocation: resolve(baseDir, p.storage_location),
+    perProcess: p.per_process,
     maxFieldBytes: p.max_field_bytes,
     alertThresholds: Object.entries(p.alert_thresholds).map(([name, t]): AlertThreshold => ({
       name,

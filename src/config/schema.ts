@@ -59,6 +59,8 @@ function buildSchemas (z: typeof Zod.z) {
     log_level: z.enum(DETAIL_LEVELS, { error: `one of ${DETAIL_LEVELS.join(', ')}` }).default('standard'),
     storage_location: path.default(DEFAULT_STORAGE_LOCATION),
     retention_period: duration.optional(),
+    // For node:cluster / PM2 cluster apps: one chain per process in storage_location (transport option perProcess).
+    per_process: z.boolean({ error: 'true or false' }).default(false),
     rotation: z.strictObject({
       // The transport's own lower bounds (src/transport/options.ts), so the message names the policy key.
       max_size: size.refine((v) => v >= 1024, { error: 'a size of at least 1KB, such as "10MB"' }).optional(),

@@ -34,6 +34,12 @@ export interface AuditConfig {
   logLevel: DetailLevel
   /** Absolute directory of the log; the current file is `<storageLocation>/audit.log`. */
   storageLocation: string
+  /**
+   * One chain per process in `storageLocation` (transport option `perProcess`), for
+   * apps run as several processes (node:cluster, PM2 cluster mode): `audit.0.log`,
+   * `audit.1.log`, …. Default false: one `audit.log`, and a second process fails with PAC_LOCKED.
+   */
+  perProcess?: boolean
   /** Rotated files last written longer ago than this are deleted (transport option `retention.maxAge`). */
   retentionPeriodMs?: number
   /** When the current file is rotated (transport option `rotation`). */

@@ -111,25 +111,35 @@ function openFailed (lockPath: string, err: unknown): unknown {
  * writing (an exclusive fcntl lock needs it) but never created or written.
  */
 export function assertUnlocked (logFile: string): void {
+  if (isLocked(logFile)) throw lockedError(logFile, lockPathOf(logFile))
+}
+
+/** True when a writer holds the lock of `logFile` now (the same probe as {@link assertUnlocked}). */
+export function isLocked (logFile: string): boolean {
   const api = loadLockApi()
   const lockPath = lockPathOf(logFile)
   let fd: number
   try {
     fd = openNoFollow(lockPath, constants.O_RDWR, 0, 'lock file')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
     throw openFailed(lockPath, err)
   }
   try {
-    if (!tryLock(api, fd)) throw lockedError(logFile, lockPath)
+    if (!tryLock(api, fd)) return true
     api.unlock(fd)
+    return false
   } finally {
     closeSync(fd)
   }
 }
 
-/** Take the lock for `logFile` or throw PAC_LOCKED; `release` gives it up and removes the file. */
-export function acquireLock (logFile: string): Lock {
+/**
+ * Take the lock for `logFile` or throw PAC_LOCKED; `release` gives it up and removes
+ * the file. `busyRetries`: how often a busy lock is looked at again before giving up
+ * (0 for a writer that has other slots to try, src/transport/slots.ts).
+ */
+export function acquireLock (logFile: string, busyRetries = BUSY_RETRIES): Lock {
   const api = loadLockApi()
   const lockPath = lockPathOf(logFile)
   let busy = 0
@@ -149,7 +159,7 @@ export function acquireLock (logFile: string): Lock {
     }
     if (!locked) {
       closeSync(fd)
-      if (++busy > BUSY_RETRIES) throw lockedError(logFile, lockPath)
+      if (++busy > busyRetries) throw lockedError(logFile, lockPath)
       pause(BUSY_RETRY_MS)
       attempt--
       continue

@@ -68,6 +68,15 @@ export interface AuditTransportOptions {
    * signed `retention.prune` record, so the verifier can tell pruning from tampering.
    */
   retention?: { maxFiles?: number, maxAge?: number | string }
+  /**
+   * For apps that run several processes with the same options (node:cluster, PM2
+   * cluster mode): each process writes its own chain in the destination's directory,
+   * `audit.log` becoming `audit.0.log`, `audit.1.log`, … (a "slot" each, with its own
+   * lock, head file and rotated files). A starting writer takes the lowest slot no live
+   * process holds, so a process that replaces a crashed one continues its chain.
+   * Retention counts each chain's files on their own. Default false.
+   */
+  perProcess?: boolean
 }
 
 export interface RotationOptions {
@@ -94,6 +103,7 @@ export interface ResolvedOptions {
   signers: number
   rotation: RotationOptions | undefined
   retention: RetentionOptions | undefined
+  perProcess: boolean
 }
 
 // Signing scales with cores, but the transport thread (parse, hash, write) caps the
@@ -109,7 +119,7 @@ export function defaultSigners (): number {
 
 // Members pino.transport() adds to every transport's options.
 const ADDED_BY_PINO = new Set(['$context', 'pinoWillSendConfig'])
-const KNOWN = new Set(['destination', 'privateKeyPath', 'privateKey', 'epochKeysPath', 'mkdir', 'fsync', 'headFile', 'headIntervalMs', 'signers', 'rotation', 'retention'])
+const KNOWN = new Set(['destination', 'privateKeyPath', 'privateKey', 'epochKeysPath', 'mkdir', 'fsync', 'headFile', 'headIntervalMs', 'signers', 'rotation', 'retention', 'perProcess'])
 // A rotated file smaller than this would hold little more than its own file.open record.
 const MIN_ROTATION_SIZE = 1024
 // Timers below a second rotate faster than anyone can read the files.
@@ -166,7 +176,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
       throw new AuditChainError('PAC_BAD_OPTION', `unknown option ${JSON.stringify(key)}; known options: ${[...KNOWN].join(', ')}`)
     }
   }
-  const { destination, privateKeyPath, privateKey, epochKeysPath, mkdir = true, fsync = 'close', headFile, headIntervalMs = 1000, signers = defaultSigners(), rotation, retention } = opts
+  const { destination, privateKeyPath, privateKey, epochKeysPath, mkdir = true, fsync = 'close', headFile, headIntervalMs = 1000, signers = defaultSigners(), rotation, retention, perProcess = false } = opts
   if (typeof destination !== 'string' || destination.length === 0) throw bad('destination', 'a file path', destination)
   if (privateKeyPath !== undefined && (typeof privateKeyPath !== 'string' || privateKeyPath.length === 0)) throw bad('privateKeyPath', 'a file path', privateKeyPath)
   if (privateKey !== undefined && typeof privateKey !== 'string') throw bad('privateKey', 'a PEM string', privateKey)
@@ -183,6 +193,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   if (typeof signers !== 'number' || !Number.isInteger(signers) || signers < 1 || signers > MAX_SIGNERS) {
     throw bad('signers', `a whole number of signing threads from 1 (sign inline, no pool) to ${MAX_SIGNERS}`, signers)
   }
+  if (typeof perProcess !== 'boolean') throw bad('perProcess', 'true or false', perProcess)
   const dest = resolve(destination)
   return {
     destination: dest,
@@ -195,6 +206,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     headIntervalMs,
     signers,
     rotation: resolveRotation(rotation),
-    retention: resolveRetention(retention)
+    retention: resolveRetention(retention),
+    perProcess
   }
 }

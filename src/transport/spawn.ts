@@ -11,6 +11,8 @@ import { assertUnlocked } from './lock.js'
 import { assertHeadLocation, ensureLogDirectory } from './file.js'
 import { resolveOptions, type AuditTransportOptions } from './options.js'
 import { findResumePoint } from './rotation.js'
+import { probeSlot, slotOptions } from './slots.js'
+import type { ChainTail } from './tail.js'
 import { isSealSignals, sealOnSignals, type SealSignals } from './signals.js'
 import { wipeSecret } from '../crypto/ed25519.js'
 import { backendName, CRYPTO_ENV } from '../crypto/backend.js'
@@ -68,9 +70,19 @@ export function auditChainTransport (callerOptions: AuditChainTransportOptions):
   const signer = loadSigner(opts)
   try {
     ensureLogDirectory(opts.destination, opts.mkdir)
-    assertHeadLocation(opts.headFile, opts.destination)
-    assertUnlocked(opts.destination)
-    const { tail } = findResumePoint(opts.destination, ownPublicKeys(signer))
+    let tail: ChainTail = { kind: 'empty' }
+    if (opts.perProcess) {
+      // Only whether a slot is free, and where its head would go: which one the worker
+      // takes, and what that slot's file holds, is decided there, under the lock. The
+      // siblings of a cluster start together; a slot's tail read here could be one
+      // another process is writing or is about to take.
+      const own = slotOptions(opts, probeSlot(opts.destination))
+      assertHeadLocation(own.headFile, own.destination)
+    } else {
+      assertHeadLocation(opts.headFile, opts.destination)
+      assertUnlocked(opts.destination)
+      tail = findResumePoint(opts.destination, ownPublicKeys(signer)).tail
+    }
     if (signer.kind === 'epochs') startingEpoch(signer.keys, tail, Date.now())
   } finally {
     // This thread only checks; the worker loads the key again to sign.

@@ -19,6 +19,7 @@ import { wipeSecret } from '../crypto/ed25519.js'
 import { createSignPool, createSigningQueue, type SignPool, type SigningQueue } from './sign-pool.js'
 import { assertHeadLocation, ensureLogDirectory, openLogFile, type LogFile } from './file.js'
 import { acquireLock, type Lock } from './lock.js'
+import { acquireSlot, slotOptions } from './slots.js'
 import { resolveOptions, type AuditTransportOptions, type ResolvedOptions } from './options.js'
 import { findResumePoint, rotateAside } from './rotation.js'
 import { checkAgainstHead, truncationMessage } from './head-check.js'
@@ -73,11 +74,29 @@ interface Writer {
   writeFirst: (next?: number) => void
 }
 
-/** Take the lock, inspect the file, and prepare the chain.open or chain.resume record. */
-function startWriter (opts: ResolvedOptions, signer: Signer, keys: ReadonlyMap<string, KeyObject>): Writer {
-  ensureLogDirectory(opts.destination, opts.mkdir)
-  assertHeadLocation(opts.headFile, opts.destination)
-  const lock = acquireLock(opts.destination)
+/**
+ * Take the destination's lock — with `perProcess`, the lowest free slot's — and the
+ * options of the files this writer then owns.
+ */
+function lockDestination (given: ResolvedOptions): { opts: ResolvedOptions, lock: Lock } {
+  ensureLogDirectory(given.destination, given.mkdir)
+  if (!given.perProcess) {
+    assertHeadLocation(given.headFile, given.destination)
+    return { opts: given, lock: acquireLock(given.destination) }
+  }
+  const { slot, lock } = acquireSlot(given.destination)
+  const opts = slotOptions(given, slot)
+  try {
+    assertHeadLocation(opts.headFile, opts.destination)
+  } catch (err) {
+    lock.release()
+    throw err
+  }
+  return { opts, lock }
+}
+
+/** Inspect the locked file, and prepare the chain.open or chain.resume record. */
+function startWriter (opts: ResolvedOptions, lock: Lock, signer: Signer, keys: ReadonlyMap<string, KeyObject>): Writer {
   try {
     // Read the tail before opening for append: what we find decides the first record.
     const { tail, firstRecord } = findResumePoint(opts.destination, keys)
@@ -127,11 +146,12 @@ function warn (err: AuditChainError): void { parentPort?.postMessage({ code: 'WA
  * Returns the stream pino writes lines into.
  */
 export default async function auditChainTransport (options: AuditTransportOptions): Promise<NodeJS.WritableStream> {
-  const opts = resolveOptions(options)
-  const signer = loadSigner(opts)
+  const resolved = resolveOptions(options)
+  const signer = loadSigner(resolved)
   // Public keys of every key this writer signs or signed with: what it checks its own files by.
   const ownKeys = ownPublicKeys(signer)
-  const started = startWriter(opts, signer, ownKeys)
+  const { opts, lock: taken } = lockDestination(resolved)
+  const started = startWriter(opts, taken, signer, ownKeys)
   const onOversize = (o: OversizeLine): void => { warn(oversizeWarning(o, opts.destination)) }
   const { chain, lock } = started
   const epochKeys = signer.kind === 'epochs' ? signer.keys : undefined

@@ -5,6 +5,7 @@
  * errors' `code` (neither is possible from inside the worker).
  */
 import type { AuditTransportOptions } from './transport/options.js'
+import type { VerifyOptions, VerifyReport } from './verify/index.js'
 
 /**
  * The transport, as pino's worker calls it. Its module graph is loaded here, on the
@@ -26,6 +27,16 @@ export { parseRecordLine, recordLine, recordHash, chainMemberText, GENESIS_PREV,
 export { keyIdOf, generateKeyPairPem } from './format/keys.js'
 export type { ChainHead } from './format/head.js'
 export * from './audit/index.js'
-export { verify, formatReport, type VerifyOptions, type VerifyReport, type Finding, type FindingKind, type ChainSummary, type StateOutcome } from './verify/index.js'
+export type { VerifyOptions, VerifyReport, Finding, FindingKind, ChainSummary, StateOutcome } from './verify/index.js'
+export { formatReport } from './verify/report.js'
+
+/**
+ * Verifies audit logs (docs/verifying.md). The verifier's modules are loaded on the
+ * first call, not when an app that only logs imports the package.
+ */
+export async function verify (paths: string[], options: VerifyOptions): Promise<VerifyReport> {
+  const { verify: run } = await import('./verify/index.js')
+  return await run(paths, options)
+}
 export { readAuditLog, type ReadAuditLogOptions, type AuditEntry, type AuditLogReader, type RecordStatus } from './read/read-log.js'
 export type { AuditFilter, FieldValue } from './read/filter.js'

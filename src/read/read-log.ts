@@ -4,7 +4,7 @@
  * report as `verify()`, plus each record's status as the chain placed it.
  */
 import { AuditChainError } from '../errors.js'
-import { runVerify, type VerifyOptions, type VerifyReport } from '../verify/index.js'
+import type { VerifyOptions, VerifyReport } from '../verify/index.js'
 import type { ChainRecord, RecordStatus } from '../verify/chain-state.js'
 import { Channel } from './channel.js'
 import { compileFilter, type AuditFilter } from './filter.js'
@@ -90,6 +90,8 @@ export function readAuditLog (paths: string[], options: ReadAuditLogOptions): Au
     async * [Symbol.asyncIterator] () {
       if (started) throw new AuditChainError('PAC_BAD_OPTION', 'a readAuditLog reader can be iterated once; call readAuditLog again to read the log again')
       started = true
+      // The verifier is loaded on the first read, not when an app imports the package.
+      const { runVerify } = await import('../verify/index.js')
       const channel = new Channel<AuditEntry>(READ_AHEAD)
       const run = runVerify(paths, verifyOptions, {
         onRecord: (r, status, chainId) => {

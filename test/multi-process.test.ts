@@ -133,6 +133,9 @@ test('16 transports started at once in one process take 16 slots, and verify DIR
   assert.equal(lines.length, 17, 'one line per chain and the verdict')
   for (const n of files) assert.equal(lines.filter((l) => l.startsWith('chain ') && l.includes(` in ${join(dir, n)}, sealed`)).length, 1, `${n}: ${r.stdout}`)
   assert.match(lines[16], /^INTACT: 48 records in 16 chains \(16 files\), 0 problems, 0 warnings$/)
+  // Listed in slot order (2 before 10), so a reader finds a slot where they expect it.
+  const listed = lines.slice(0, 16).map((l) => Number(/audit\.(\d+)\.log, sealed/.exec(l)?.[1]))
+  assert.deepEqual(listed, Array.from({ length: 16 }, (_, i) => i), r.stdout)
 })
 
 test('a slot freed by a closed writer is the next writer\'s, and its chain is resumed there', async (t) => {

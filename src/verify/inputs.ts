@@ -103,9 +103,12 @@ async function fileStart (path: string, maxLineBytes: number): Promise<FileStart
   return start
 }
 
+// Digits compare as numbers, so per-process slots list as audit.2.log before audit.10.log.
+const byName = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' }).compare
+
 function namesIn (path: string): string[] {
   try {
-    return readdirSync(path).sort()
+    return readdirSync(path).sort(byName)
   } catch (err) {
     throw new AuditChainError('PAC_INPUT', `directory ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }

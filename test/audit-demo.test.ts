@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { readRecords, ROOT } from './helpers.js'
+import { outputOf, readRecords, ROOT } from './helpers.js'
 import { checkChain } from './fixtures/audit-chain-check.js'
 
 function tempDir (t: { after: (fn: () => void) => void }): string {
@@ -23,10 +23,7 @@ function tempDir (t: { after: (fn: () => void) => void }): string {
 test('the demo (npm start) creates keys, logs a session that trips an alert, and verifies intact', async (t) => {
   const dir = tempDir(t)
   const child = spawn(process.execPath, [join(ROOT, 'examples/demo.js')], { cwd: ROOT, env: { ...process.env, PAC_DEMO_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', (d) => { out += String(d) })
-  child.stderr.on('data', (d) => { out += String(d) })
-  const [code] = await once(child, 'exit')
+  const { code, output: out } = await outputOf(child)
   assert.equal(code, 0, out)
   assert.match(out, /session started \(a custom event: session.start\)/)
   assert.match(out, /ALERT resource_violation: 3 in 5m/)
@@ -44,10 +41,7 @@ test('the demo (npm start) creates keys, logs a session that trips an alert, and
 test('the demo with --epochs signs with 2-second epoch keys, closes an epoch mid-session, erases its key, and verifies with the master key and certificates', async (t) => {
   const dir = tempDir(t)
   const child = spawn(process.execPath, [join(ROOT, 'examples/demo.js'), '--epochs'], { cwd: ROOT, env: { ...process.env, PAC_DEMO_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', (d) => { out += String(d) })
-  child.stderr.on('data', (d) => { out += String(d) })
-  const [code] = await once(child, 'exit')
+  const { code, output: out } = await outputOf(child)
   assert.equal(code, 0, out)
   assert.match(out, /verifying with the master public key .*audit-master\.pub and the certificates/)
   assert.match(out, /the audit log is INTACT/)

@@ -19,7 +19,7 @@ import { loadVerifyKey, signBytes, signingKeyFromSeed, verifyKeyFromPublicKey } 
 import { wipeSecret } from '../src/crypto/ed25519.js'
 import { createSignPool } from '../src/transport/sign-pool.js'
 import { certLine, checkCertLine, kidOfRawHex, signCert } from '../src/format/epoch.js'
-import { readRecords, runInstalledApp, sandbox, ROOT } from './helpers.js'
+import { outputOf, readRecords, runInstalledApp, sandbox, ROOT } from './helpers.js'
 
 const run = promisify(execFile)
 
@@ -123,11 +123,7 @@ test('without sodium-native the transport and verify fall back to node:crypto, w
     })
   `)
   const child = spawn(process.execPath, [join(app, 'index.js')], { cwd: app, env: childEnv(undefined), stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d) => { stdout += String(d) })
-  child.stderr.on('data', (d) => { stderr += String(d) })
-  const [code] = await once(child, 'exit')
+  const { code, stdout, stderr } = await outputOf(child)
   assert.equal(code, 0, stderr)
   assert.deepEqual(JSON.parse(stdout), { ok: true })
   assert.equal(stderr.match(/falls back to node:crypto/g)?.length, 1, `one warning, from the app's thread (the worker is told to use node:crypto): ${stderr}`)

@@ -56,6 +56,20 @@ export async function runApp (cfg: Record<string, unknown>): Promise<{ code: num
 }
 
 /**
+ * What a child process printed, once it has exited: its stdout, its stderr, and both
+ * interleaved in arrival order (`output`, for messages that show everything).
+ */
+export async function outputOf (child: ChildProcess): Promise<{ code: number | null, stdout: string, stderr: string, output: string }> {
+  let stdout = ''
+  let stderr = ''
+  let output = ''
+  child.stdout?.on('data', (d) => { stdout += String(d); output += String(d) })
+  child.stderr?.on('data', (d) => { stderr += String(d); output += String(d) })
+  const [code] = await once(child, 'exit')
+  return { code: code as number | null, stdout, stderr, output }
+}
+
+/**
  * Run `source` as the index.js of a CommonJS app in `dir`/app that has its own
  * node_modules with pino and this package (a link to the repo), as after
  * `npm i pino pino-audit-chain`: package targets resolve through pino's resolver.

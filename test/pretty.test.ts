@@ -14,7 +14,7 @@ import pino from 'pino'
 import { auditChainStage } from '../src/stage/step.js'
 import { closeAuditTransport } from '../src/transport/close.js'
 import { CLOCK_FOLLOW_MS } from '../src/format/control-time.js'
-import { readRecords, runInstalledApp, sandbox, ROOT, type Sandbox } from './helpers.js'
+import { outputOf, readRecords, runInstalledApp, sandbox, ROOT, type Sandbox } from './helpers.js'
 
 const CLI = join(ROOT, 'dist/cli/main.js')
 const PRETTY_BIN = join(ROOT, 'node_modules/pino-pretty/bin.js')
@@ -39,11 +39,7 @@ async function pinoPretty (file: string, args: string[], cwd = ROOT): Promise<st
   const stdin = openSync(file, 'r')
   try {
     const child = spawn(process.execPath, [PRETTY_BIN, ...args], { cwd, stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += String(d) })
-    child.stderr.on('data', (d) => { stderr += String(d) })
-    const [code] = await once(child, 'exit')
+    const { code, stdout, stderr } = await outputOf(child)
     assert.equal(code, 0, stderr)
     return stdout
   } finally {
@@ -53,11 +49,8 @@ async function pinoPretty (file: string, args: string[], cwd = ROOT): Promise<st
 
 async function verify (path: string, box: Sandbox): Promise<void> {
   const child = spawn(process.execPath, [CLI, 'verify', path, '--key', box.pubPath, '--require-seal'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', (d) => { out += String(d) })
-  child.stderr.on('data', (d) => { out += String(d) })
-  const [code] = await once(child, 'exit')
-  assert.equal(code, 0, out)
+  const { code, output } = await outputOf(child)
+  assert.equal(code, 0, output)
 }
 
 /** Every record of the chain in `dir` (current and rotated files), in seq order. */

@@ -14,7 +14,7 @@ import { auditChainStage, stageTarget } from '../src/stage/step.js'
 import { closeAuditTransport } from '../src/transport/close.js'
 import { transportTarget } from '../src/transport/spawn.js'
 import { hasCode } from '../src/errors.js'
-import { readRecords, runInstalledApp, sandbox, ROOT, type Sandbox } from './helpers.js'
+import { outputOf, readRecords, runInstalledApp, sandbox, ROOT, type Sandbox } from './helpers.js'
 
 const CLI = join(ROOT, 'dist/cli/main.js')
 
@@ -25,12 +25,8 @@ async function verifyStdin (file: string, box: Sandbox, extra: string[] = []): P
   const stdin = openSync(file, 'r')
   try {
     const child = spawn(process.execPath, [CLI, 'verify', '-', '--key', box.pubPath, '--json', ...extra], { stdio: [stdin, 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += String(d) })
-    child.stderr.on('data', (d) => { stderr += String(d) })
-    const [code] = await once(child, 'exit')
-    return { code: code as number | null, report: stdout.length > 0 ? JSON.parse(stdout) : undefined, stderr }
+    const { code, stdout, stderr } = await outputOf(child)
+    return { code, report: stdout.length > 0 ? JSON.parse(stdout) : undefined, stderr }
   } finally {
     closeSync(stdin)
   }
@@ -218,10 +214,7 @@ test('the example ships signed lines over TCP with pino-socket, and what arrived
   const box = sandbox()
   t.after(box.cleanup)
   const child = spawn(process.execPath, [join(ROOT, 'examples/pipeline-stage.js')], { cwd: ROOT, env: { ...process.env, PAC_DEMO_DIR: box.dir }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout.on('data', (d) => { output += String(d) })
-  child.stderr.on('data', (d) => { output += String(d) })
-  const [code] = await once(child, 'exit')
+  const { code, output } = await outputOf(child)
   assert.equal(code, 0, output)
   assert.match(output, /INTACT: 1006 records in 1 chain/)
   const records = readRecords(join(box.dir, 'logs/pipeline/received.log'))

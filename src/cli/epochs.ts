@@ -5,7 +5,7 @@
 import { loadSigningKey } from '../format/keys.js'
 import { parseDuration } from '../config/units.js'
 import { generateEpochs, writeEpochFiles } from '../epoch/generate.js'
-import { UsageError } from './usage-error.js'
+import { UsageError, wholeNumber } from './usage-error.js'
 
 /** The options of `epochs` as the command line gives them (main.ts declares them). */
 export interface EpochsCliOptions {
@@ -38,8 +38,7 @@ export function runEpochs (options: EpochsCliOptions): number {
   if (!Number.isFinite(start)) throw new UsageError(`--start must be an ISO 8601 time with a time zone, such as 2026-12-01T00:00:00Z (got "${startText}")`)
   const interval = parseDuration(intervalText)
   if (interval === undefined || interval < MIN_INTERVAL_MS) throw new UsageError(`--interval must be a duration of at least 1s, such as 1d, 6h or 30m (got "${intervalText}")`)
-  const count = /^[0-9]+$/.test(countText) ? Number(countText) : NaN
-  if (!(count >= 1 && count <= MAX_COUNT)) throw new UsageError(`--count must be a whole number from 1 to ${MAX_COUNT} (got "${countText}")`)
+  const count = wholeNumber('count', countText, 1, MAX_COUNT)
   const master = loadSigningKey(masterPath, '--master')
   const files = writeEpochFiles(out, generateEpochs(master, start, interval, count), master, options.name)
   const iso = (ms: number): string => new Date(ms).toISOString()

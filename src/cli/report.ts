@@ -10,7 +10,7 @@ import { writeReport } from '../report/html.js'
 import { formatVerdict, printable } from '../verify/index.js'
 import { reportHeader } from '../verify/report.js'
 import { readBackOptions, type ReadBackCliOptions } from './show.js'
-import { UsageError } from './usage-error.js'
+import { UsageError, wholeNumber } from './usage-error.js'
 
 export { DEFAULT_MAX_RECORDS }
 
@@ -20,12 +20,6 @@ export interface ReportCliOptions extends ReadBackCliOptions {
   state?: string
   requireSeal?: boolean
   maxRecords?: string
-}
-
-function wholeNumber (name: string, text: string, min: number, max: number): number {
-  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN
-  if (!(n >= min && n <= max)) throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got "${text}")`)
-  return n
 }
 
 /** `audit-chain report PATH... --out FILE`: true when the records read were intact (exit status 0). */

@@ -4,7 +4,7 @@
  */
 import { verify, formatReport, DEFAULT_MAX_LINE_BYTES } from '../verify/index.js'
 import { progressBar, wantsProgress, type ProgressSwitch } from './progress.js'
-import { UsageError } from './usage-error.js'
+import { UsageError, wholeNumber } from './usage-error.js'
 
 /** The options of `verify` as the command line gives them (main.ts declares them). */
 export interface VerifyCliOptions {
@@ -25,9 +25,7 @@ export interface VerifyCliOptions {
 
 /** --threads N: a whole number from 1 to 64. */
 export function threadCount (text: string): number {
-  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN
-  if (!(n >= 1 && n <= 64)) throw new UsageError(`--threads must be a whole number from 1 to 64 (got "${text}")`)
-  return n
+  return wholeNumber('threads', text, 1, 64)
 }
 
 /** --max-line-bytes N: a whole number of bytes, at least 1. */

@@ -13,12 +13,16 @@
 // far into the past or future.
 export const CLOCK_FOLLOW_MS = 60_000
 
+/** A record's `time` member as FORMAT.md §10.2 reads it: a finite number, else undefined. */
+export function finiteTime (value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined
+}
+
 /** A record body's time (FORMAT.md §10.2): its top-level numeric `time`, else undefined. */
 export function recordTime (body: string | undefined): number | undefined {
   if (body === undefined) return undefined
   try {
-    const time = (JSON.parse(body) as { time?: unknown }).time
-    return typeof time === 'number' && Number.isFinite(time) ? time : undefined
+    return finiteTime((JSON.parse(body) as { time?: unknown }).time)
   } catch {
     return undefined
   }

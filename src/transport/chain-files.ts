@@ -9,6 +9,7 @@ import { createHash, type KeyObject } from 'node:crypto'
 import { basename } from 'node:path'
 import { isCompleteJson, parseRecordLine, recordHashOfBytes, type ParsedRecord } from '../format/record.js'
 import { isTornLine } from '../format/control.js'
+import { finiteTime } from '../format/control-time.js'
 import { MAX_LINE_BYTES } from '../format/limits.js'
 import { forEachLine, READ_CHUNK_BYTES, type InputLine } from '../verify/lines.js'
 import { listRotated } from './rotation.js'
@@ -45,7 +46,7 @@ const linkOf = (r: FileRecord): Link => {
   return {
     seq: r.parsed.member.seq,
     prev: r.parsed.member.prev,
-    time: typeof time === 'number' && Number.isFinite(time) ? time : undefined,
+    time: finiteTime(time),
     previousFile: typeof previousFile === 'string' ? previousFile : null
   }
 }

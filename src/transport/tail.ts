@@ -9,6 +9,7 @@ import { isCompleteJson, parseRecordLine, recordHashOfBytes, type ParsedRecord }
 import type { KeyObject } from 'node:crypto'
 import { verifyBytes, verifyKeyFromPublicKey } from '../format/keys.js'
 import type { TornLine } from '../format/control.js'
+import { finiteTime } from '../format/control-time.js'
 
 export type ChainTail =
   /** No file, or an empty one: start a new chain. */
@@ -129,8 +130,7 @@ function readFileStart (fd: number, size: number): FileStart {
       if (start.firstSeq === undefined) {
         start.firstRecord = { line: Buffer.from(line), parsed }
         start.firstSeq = parsed.member.seq
-        const time = parsed.fields.time
-        if (typeof time === 'number' && Number.isFinite(time)) start.firstTime = time
+        start.firstTime = finiteTime(parsed.fields.time)
       }
       if (typeof parsed.fields.chainId === 'string' && /^[0-9a-f]{32}$/.test(parsed.fields.chainId)) {
         start.chainId = parsed.fields.chainId
@@ -217,8 +217,7 @@ export function readChainTail (file: string, keys: ReadonlyMap<string, KeyObject
       throw new AuditChainError('PAC_TAIL_INVALID', `${file} has records but no chain.open, chain.resume or file.open record near its start naming its chain; refusing to continue it`)
     }
     const first = start.firstSeq === undefined ? undefined : { seq: start.firstSeq, time: start.firstTime }
-    const lastTime = last.parsed.fields.time
-    const time = typeof lastTime === 'number' && Number.isFinite(lastTime) ? lastTime : undefined
+    const time = finiteTime(last.parsed.fields.time)
     return { kind: 'existing', chainId, last: { seq: member.seq, hash: member.hash, kid: member.kid, event: last.parsed.fields.event, time }, torn, needsNewline, first, stray }
   } finally {
     closeSync(fd)

@@ -144,3 +144,27 @@ test('all problems of a policy are reported at once, one line each', () => {
   const lines = message.split('\n')
   assert.equal(lines.length, 3, message)
 })
+
+test('each problem names the line its key is written on (file:line), a missing key the line of its mapping', () => {
+  const text = [
+    '# audit policy', //                          1
+    'log_level: loud', //                         2
+    'rotation:', //                               3
+    '  max_size: 10 potatoes', //                 4
+    'alert_thresholds:', //                       5
+    '  resource_violation:', //                   6
+    '    count: 3', //                            7
+    '  security_assessment: { count: 1, window: 1h, risk_levl: HIGH }', // 8
+    ''
+  ].join('\n')
+  const { file, message } = configError(text)
+  const lines = message.split('\n')
+  const lineOf = (key: string): string | undefined => lines.find((l) => l.includes(key))
+  assertMentions(lineOf('key log_level') ?? '', `${file}:2: key log_level`)
+  assertMentions(lineOf('key rotation.max_size') ?? '', `${file}:4: key rotation.max_size`)
+  // window is missing: the message points at the threshold that lacks it.
+  assertMentions(lineOf('resource_violation.window') ?? '', `${file}:6: key alert_thresholds.resource_violation.window`, 'found nothing')
+  assertMentions(lineOf('risk_levl') ?? '', `${file}:8: unknown key alert_thresholds.security_assessment.risk_levl`)
+  // A policy given as an object (parseAuditPolicy) has no lines to name.
+  assert.throws(() => parseAuditPolicy({ log_level: 'loud' }, { file: 'inline.yaml' }), (err: Error) => err.message.includes('inline.yaml: key log_level'))
+})

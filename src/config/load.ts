@@ -1,7 +1,7 @@
 /**
  * Loading the audit policy: read the file, parse YAML (js-yaml), validate (zod),
  * then resolve defaults, units and paths into an {@link AuditConfig}. Every failure
- * is one AuditChainError (code PAC_CONFIG) that names the file and the key.
+ * is one AuditChainError (code PAC_CONFIG) that names the file, the key's line and the key.
  */
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
@@ -9,6 +9,7 @@ import { createRequire } from 'node:module'
 import { AuditChainError } from '../errors.js'
 import type { AuditEventType } from '../audit/vocabulary.js'
 import { issueMessages } from './messages.js'
+import { keyLines } from './positions.js'
 import { policySchema, type ParsedPolicy } from './schema.js'
 import type { AlertThreshold, AuditConfig } from './types.js'
 import { parseDuration } from './units.js'
@@ -67,7 +68,7 @@ export function loadAuditConfig (path: string): AuditConfig {
   if (docs.length > 1) {
     throw new AuditChainError('PAC_CONFIG', `${file}: expected one YAML document, found ${docs.length} (separated by ---)`)
   }
-  return parseAuditPolicy(docs[0], { file })
+  return checkPolicy(docs[0], { file }, text)
 }
 
 /**
@@ -77,12 +78,18 @@ export function loadAuditConfig (path: string): AuditConfig {
  * @throws {AuditChainError} code `PAC_CONFIG`, as {@link loadAuditConfig}.
  */
 export function parseAuditPolicy (doc: unknown, source: PolicySource = {}): AuditConfig {
+  return checkPolicy(doc, source)
+}
+
+/** {@link parseAuditPolicy}; with the file's `text`, messages also give the line of each key. */
+function checkPolicy (doc: unknown, source: PolicySource, text?: string): AuditConfig {
   const where = source.file ?? 'audit policy'
   // An empty file is a policy of all defaults (YAML reads it as null).
   const input = doc === null || doc === undefined ? {} : doc
   const result = policySchema().safeParse(input)
   if (!result.success) {
-    const lines = issueMessages(where, input, result.error.issues)
+    // Positions are only worked out for a policy that fails: a second parse, of a small file.
+    const lines = issueMessages(where, input, result.error.issues, text === undefined ? undefined : keyLines(text))
     throw new AuditChainError('PAC_CONFIG', lines.join('\n'))
   }
   const baseDir = source.baseDir ?? (source.file !== undefined ? dirname(source.file) : process.cwd())

@@ -38,8 +38,24 @@ function knownKeysAt (path: ReadonlyArray<PropertyKey>): readonly string[] {
   return knownKeys()[path.map(String).join('.')] ?? []
 }
 
-/** One line per issue, each naming `where` (the file) and the key path. */
-export function issueMessages (where: string, doc: unknown, issues: readonly Issue[]): string[] {
+/**
+ * `file:line` for the key at `path` (src/config/positions.ts), or for its nearest
+ * ancestor written in the file (a missing key is reported where its mapping starts).
+ */
+function at (where: string, keyLinesOf: ReadonlyMap<string, number> | undefined, path: ReadonlyArray<PropertyKey>): string {
+  if (keyLinesOf === undefined) return where
+  for (let n = path.length; n > 0; n--) {
+    const line = keyLinesOf.get(path.slice(0, n).map(String).join('.'))
+    if (line !== undefined) return `${where}:${line}`
+  }
+  return where
+}
+
+/**
+ * One line per issue, each naming `where` (the file), the line the key is on when
+ * `keyLinesOf` knows it, and the key path.
+ */
+export function issueMessages (where: string, doc: unknown, issues: readonly Issue[], keyLinesOf?: ReadonlyMap<string, number>): string[] {
   const lines: string[] = []
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
@@ -48,12 +64,12 @@ export function issueMessages (where: string, doc: unknown, issues: readonly Iss
         const full = keyPath([...issue.path, key])
         const guess = closestKey(key, known)
         const hint = guess !== undefined ? ` (did you mean "${guess}"?)` : ''
-        lines.push(`${where}: unknown key ${full}${hint}; expected one of: ${known.join(', ')}`)
+        lines.push(`${at(where, keyLinesOf, [...issue.path, key])}: unknown key ${full}${hint}; expected one of: ${known.join(', ')}`)
       }
       continue
     }
     const found = describeFound(valueAt(doc, issue.path))
-    lines.push(`${where}: key ${keyPath(issue.path)}: expected ${issue.message}, found ${found}`)
+    lines.push(`${at(where, keyLinesOf, issue.path)}: key ${keyPath(issue.path)}: expected ${issue.message}, found ${found}`)
   }
   return lines
 }

@@ -181,7 +181,9 @@ test('while nothing is logged, the epoch is still closed at its end and its key 
 })
 
 test('killed mid-epoch and started again two epochs later, the writer resumes with the unclosed epoch\'s key, closes it and the epoch it missed, then signs on', async (t) => {
-  const s = epochSandbox(t, 1500, 10)
+  // Epochs of 4 s: the first app must start and be killed inside epoch 0, and a loaded
+  // machine (CI, or a parallel suite) has been seen to take over 1.5 s to start it.
+  const s = epochSandbox(t, 4000, 10)
   const first = startApp({ destination: s.sb.log, count: 1000000, pace: 100, after: 'hang', options: { epochKeysPath: s.files.bundlePath, signers: 2 } })
   await first.message((m) => m.logging === true)
   // Killed while records are reaching the file, in the middle of epoch 0.

@@ -15,7 +15,7 @@ import { auditChainTransport, transportTarget } from '../src/transport/spawn.js'
 import { closeAuditTransport, type TransportStream } from '../src/transport/close.js'
 import { keepErrorCodes } from '../src/transport/worker-errors.js'
 import { AuditChainError, hasCode } from '../src/errors.js'
-import { sandbox, type Sandbox } from './helpers.js'
+import { removeDirectory, sandbox, type Sandbox } from './helpers.js'
 
 type Coded = Error & { code?: string }
 
@@ -81,7 +81,7 @@ test('the log directory removed while writing: the stream\'s error event has cod
   await flushed(logger)
   const failed = once(transport, 'error')
   ;(transport as unknown as { ref: () => void }).ref() // keep this otherwise idle process up until it arrives
-  rmSync(join(box.dir, 'logs'), { recursive: true, force: true })
+  removeDirectory(join(box.dir, 'logs'))
   const [err] = await failed as [Coded]
   assertCoded(err, 'PAC_DESTINATION')
 })

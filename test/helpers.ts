@@ -1,5 +1,5 @@
 /** Shared test plumbing: temp dirs, keys, child processes, reading records back. */
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs'
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, renameSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fork, type ChildProcess } from 'node:child_process'
@@ -89,6 +89,17 @@ export async function runInstalledApp (dir: string, source: string): Promise<{ c
 }
 
 /** Every line of a log file, parsed as JSON (throws on a line that is not). */
+/**
+ * Remove a directory a running writer keeps writing into (its head, every few ms):
+ * moved away first, so that its path is gone at once, as for `rm -rf` in a shell;
+ * removing it in place can race with a new file and fail with ENOTEMPTY.
+ */
+export function removeDirectory (dir: string): void {
+  const gone = `${dir}.removed`
+  renameSync(dir, gone)
+  rmSync(gone, { recursive: true, force: true, maxRetries: 20, retryDelay: 10 })
+}
+
 export function readRecords (path: string): Array<Record<string, any>> {
   return readFileSync(path, 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l))
 }

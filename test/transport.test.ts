@@ -13,7 +13,7 @@ import { auditChainTransport } from '../src/transport/spawn.js'
 import { closeAuditTransport } from '../src/transport/close.js'
 import { hasCode } from '../src/errors.js'
 import { verify } from '../src/verify/index.js'
-import { readRecords, runApp, runInstalledApp, sandbox, startApp } from './helpers.js'
+import { readRecords, removeDirectory, runApp, runInstalledApp, sandbox, startApp } from './helpers.js'
 
 test('an app that logs 10,000 records and exits normally leaves an intact, sealed chain', async (t) => {
   const box = sandbox()
@@ -269,7 +269,7 @@ test('the log directory removed while running: the app gets a clear error, not s
   await new Promise<void>((resolve, reject) => logger.flush((err) => { err ? reject(err) : resolve() }))
   const failed = once(transport, 'error')
   ;(transport as unknown as { ref: () => void }).ref() // keep this otherwise idle test process up until it arrives
-  rmSync(join(box.dir, 'logs'), { recursive: true, force: true })
+  removeDirectory(join(box.dir, 'logs'))
   const [err] = await failed as [Error]
   // Whichever the worker touches first: the log file it reopens, or the head file it refreshes.
   assert.match(err.message, /PAC_DESTINATION: cannot (open log file .*audit\.log for appending|write the head file .*audit\.log\.head\.json) \(ENOENT\)/)
@@ -287,7 +287,7 @@ test('the head file\'s directory removed while running: the app gets a clear err
   await new Promise<void>((resolve, reject) => logger.flush((err) => { err ? reject(err) : resolve() }))
   const failed = once(transport, 'error')
   ;(transport as unknown as { ref: () => void }).ref()
-  rmSync(heads, { recursive: true, force: true })
+  removeDirectory(heads)
   logger.info('after') // the head only changes when there is a new record to name
   const [err] = await failed as [Error]
   assert.ok(hasCode(err, 'PAC_DESTINATION'), err.message)

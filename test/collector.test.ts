@@ -44,7 +44,9 @@ async function collect (box: Sandbox, t: { after: (fn: () => unknown) => void },
       child.on('message', (m: Record<string, number>) => { if (m[key] !== undefined) resolve(m[key]) })
       void output.then(({ code, output }) => { reject(new Error(`app-${i + 1} exited (${code}) before "${key}": ${output}`)) })
     })
-    return { child, output, ready: said('ready'), sent: said('sent') }
+    const sent = said('sent')
+    sent.catch(() => {}) // awaited below; when 'ready' already failed, this rejection is no news
+    return { child, output, ready: said('ready'), sent }
   })
   await Promise.all(children.map((c) => c.ready))
   for (const c of children) c.child.send('go')

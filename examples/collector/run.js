@@ -34,8 +34,18 @@ import { CLI, demoPaths, ensureKeys } from '../demo-setup.js'
 import { startRsyslog, waitForLines } from './rsyslog.js'
 
 const APP = fileURLToPath(new URL('app.js', import.meta.url))
-const APPS = Number(process.env.APPS ?? 4)
-const EVENTS = Number(process.env.EVENTS ?? 300)
+const APPS = countFromEnv('APPS', 4)
+const EVENTS = countFromEnv('EVENTS', 300)
+
+function countFromEnv (name, fallback) {
+  const text = process.env[name]
+  if (text === undefined) return fallback
+  if (!/^[1-9]\d{0,5}$/.test(text)) {
+    console.error(`${name} must be a whole number from 1 to 999999, got ${JSON.stringify(text)}`)
+    process.exit(2)
+  }
+  return Number(text)
+}
 
 const paths = await ensureKeys(demoPaths())
 const outDir = join(paths.logs, 'collector')
@@ -45,12 +55,13 @@ rmSync(merged, { force: true }) // rsyslog appends: one run, one set of chains
 const runDir = mkdtempSync(join(tmpdir(), 'pac-rsyslog-'))
 
 let rsyslog
+let apps = []
 let failure
 try {
   rsyslog = await startRsyslog({ file: merged, runDir })
   console.log(`1. rsyslogd (pid ${rsyslog.pid}) listens on 127.0.0.1:${rsyslog.port}, appending to ${merged}`)
 
-  const apps = Array.from({ length: APPS }, (_, i) => {
+  apps = Array.from({ length: APPS }, (_, i) => {
     const name = `app-${i + 1}`
     const child = fork(APP, [JSON.stringify({ name, port: rsyslog.port, privateKeyPath: paths.privateKey, events: EVENTS })], { stdio: 'inherit' })
     const exited = once(child, 'exit')
@@ -58,7 +69,10 @@ try {
       child.on('message', (m) => { if (m[key] !== undefined) resolve(m[key]) })
       exited.then(([code]) => reject(new Error(`${name} exited (${code}) before it reported "${key}"`)))
     })
-    return { name, child, ready: said('ready'), sent: said('sent'), exited }
+    const ready = said('ready')
+    const sent = said('sent')
+    sent.catch(() => {}) // awaited below; when ready already failed, this rejection is no news
+    return { name, child, ready, sent, exited }
   })
   await Promise.all(apps.map((a) => a.ready))
   for (const a of apps) a.child.send('go')
@@ -72,6 +86,7 @@ try {
   console.log(`3. rsyslog wrote all ${lines} lines to the merged file and stopped cleanly`)
 } catch (err) {
   failure = err
+  for (const a of apps) if (a.child.exitCode === null) a.child.kill()
   await rsyslog?.stop().catch(() => {})
 } finally {
   rmSync(runDir, { recursive: true, force: true })

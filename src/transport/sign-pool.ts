@@ -95,6 +95,19 @@ export interface SigningQueue {
   drain: () => Promise<void>
 }
 
+/**
+ * The records' 32-byte hashes, one after another. One hex decode of the joined text
+ * instead of one `Buffer#write` per record (hexWrite, 0.3–0.8 µs a record in the
+ * profiles, bench/README.md "Profile").
+ * A piece of more than 128 records gets an ArrayBuffer of its own, which the pool
+ * transfers; a smaller one lies in Node's shared pool and is copied.
+ */
+function hashesOf (records: readonly PreparedRecord[]): Buffer {
+  let hex = ''
+  for (let i = 0; i < records.length; i++) hex += (records[i] as PreparedRecord).hash
+  return Buffer.from(hex, 'hex')
+}
+
 interface Piece {
   records: PreparedRecord[]
   sigs: string[] | undefined
@@ -125,8 +138,6 @@ export function createSigningQueue (chain: Chain, pool: SignPool, key: SigningKe
   let waiters: Array<{ records: number, chars: number, cb: () => void }> = []
   const below = (w: { records: number, chars: number }): boolean => pending < w.records && pendingChars < w.chars
   let drainers: Array<{ resolve: () => void, reject: (err: Error) => void }> = []
-  // The one buffer this thread's own signatures take their 32-byte message from.
-  const message = Buffer.alloc(HASH_BYTES)
 
   const settle = (): void => {
     if (failure !== undefined) {
@@ -186,10 +197,7 @@ export function createSigningQueue (chain: Chain, pool: SignPool, key: SigningKe
       const piece = unsent.shift() as Piece
       const { records } = piece
       inPool++
-      // A fresh ArrayBuffer per piece: it is transferred to the thread, not copied.
-      const hashes = Buffer.from(new ArrayBuffer(records.length * HASH_BYTES))
-      for (let i = 0; i < records.length; i++) hashes.write((records[i] as PreparedRecord).hash, i * HASH_BYTES, HASH_BYTES, 'hex')
-      pool.sign(hashes).then((sigs) => {
+      pool.sign(hashesOf(records)).then((sigs) => {
         if (failure !== undefined) return
         inPool--
         piece.sigs = sigs
@@ -209,11 +217,9 @@ export function createSigningQueue (chain: Chain, pool: SignPool, key: SigningKe
   /** This thread signs the oldest waiting piece itself, with the key the pool holds. */
   const signHere = (): void => {
     const piece = unsent.shift() as Piece
+    const hashes = hashesOf(piece.records)
     const sigs = new Array<string>(piece.records.length)
-    for (let i = 0; i < sigs.length; i++) {
-      message.write((piece.records[i] as PreparedRecord).hash, 0, HASH_BYTES, 'hex')
-      sigs[i] = signBytes(key, message)
-    }
+    for (let i = 0; i < sigs.length; i++) sigs[i] = signBytes(key, hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES))
     piece.sigs = sigs
   }
 

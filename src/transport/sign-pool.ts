@@ -75,6 +75,9 @@ export function createSignPool (key: SigningKey, size: number): SignPool {
 // signing at libsodium's ~55k/s, so a message's tens of µs cost < 1 %), or what this
 // thread signs itself in one turn of the event loop when it would otherwise wait.
 const PIECE_RECORDS = 256
+// Records per share at least when a piece is split between the threads for a drain:
+// a message costs more than a few signatures.
+const MIN_SHARE = 32
 // Pieces a signing thread holds at once: one it signs, one waiting, so it never idles
 // while an answer travels back. The rest wait here, where this thread can take them.
 const PIECES_PER_THREAD = 2
@@ -214,9 +217,30 @@ export function createSigningQueue (chain: Chain, pool: SignPool, key: SigningKe
     send()
   }
 
-  /** This thread signs the oldest waiting piece itself, with the key the pool holds. */
-  const signHere = (): void => {
-    const piece = unsent.shift() as Piece
+  /**
+   * The open piece, closed for someone waiting: split so that the pool threads and this
+   * thread each sign a share at once (a drain before a rotation or the seal waits for
+   * the slowest share). The pool's shares go to `unsent`; this thread's is returned.
+   */
+  const splitOpen = (): Piece => {
+    const { records } = open as Piece
+    const parts = Math.max(1, Math.min(pool.size + 1, Math.floor(records.length / MIN_SHARE)))
+    open = undefined
+    if (parts === 1) return pieces.at(-1) as Piece
+    // The open piece is always the newest: replace it by its shares, in seq order.
+    pieces.pop()
+    const per = Math.ceil(records.length / parts)
+    let mine: Piece | undefined
+    for (let at = 0; at < records.length; at += per) {
+      mine = { records: records.slice(at, at + per), sigs: undefined }
+      pieces.push(mine)
+      if (at + per < records.length) unsent.push(mine)
+    }
+    return mine as Piece
+  }
+
+  /** This thread signs `piece` itself, with the key the pool holds. */
+  const signHere = (piece: Piece): void => {
     const hashes = hashesOf(piece.records)
     const sigs = new Array<string>(piece.records.length)
     for (let i = 0; i < sigs.length; i++) sigs[i] = signBytes(key, hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES))
@@ -231,10 +255,12 @@ export function createSigningQueue (chain: Chain, pool: SignPool, key: SigningKe
    */
   const step = (): void => {
     if (failure !== undefined || (waiters.length === 0 && drainers.length === 0)) { helping = false; return }
-    closePiece()
-    if (unsent.length === 0) { helping = false; return }
+    // The oldest piece no thread has yet; else a share of the open one.
+    const mine = unsent.length > 0 ? unsent.shift() : open !== undefined ? splitOpen() : undefined
+    send()
+    if (mine === undefined) { helping = false; return }
     try {
-      signHere()
+      signHere(mine)
     } catch (err) {
       helping = false
       fail(err as Error)

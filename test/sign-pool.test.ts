@@ -130,7 +130,7 @@ test('a signing thread that fails is an error: nothing after the failure is writ
   const broken = createSignPool({ ...key, secret: { backend: 'node:crypto', key: {} as KeyObject, wiped: false } }, 2)
   const written: string[] = []
   const errors: Error[] = []
-  const queue = createSigningQueue(chain, broken, (text) => { written.push(text) }, (err) => { errors.push(err) })
+  const queue = createSigningQueue(chain, broken, key, (text) => { written.push(text) }, (err) => { errors.push(err) })
   for (let i = 0; i < 100; i++) queue.add(chain.prepare(`{"n":${i}}`))
   await assert.rejects(queue.drain(), (err: Error) => hasCode(err, 'PAC_WRITE_FAILED') && /signing thread \d failed/.test(err.message))
   assert.equal(errors.length, 1, 'reported once')
@@ -149,7 +149,7 @@ test('a working pool signs what inline signing would: same lines, same order', a
   const pooled = createChain(key, 'd'.repeat(32))
   const pool = createSignPool(key, 3)
   let text = ''
-  const queue = createSigningQueue(pooled, pool, (t) => { text += t }, (err) => { throw err })
+  const queue = createSigningQueue(pooled, pool, key, (t) => { text += t }, (err) => { throw err })
   for (const b of bodies) queue.add(pooled.prepare(b))
   await queue.drain()
   await pool.close()
@@ -157,6 +157,30 @@ test('a working pool signs what inline signing would: same lines, same order', a
   assert.equal(text, expected)
   assert.equal(pooled.lastSeq, 999)
   assert.equal(pooled.written, 1_000)
+})
+
+test('while it waits for one pool thread, the queue\'s own thread signs too: the same lines as inline signing, in order', async () => {
+  const { privateKey } = generateKeyPairSync('ed25519')
+  const key = signingKeyFromPem(privateKey.export({ format: 'pem', type: 'pkcs8' }), 'test key')
+  const bodies = Array.from({ length: 6_000 }, (_, i) => `{"n":${i}}`)
+  const inline = createChain(key, 'e'.repeat(32))
+  const expected = bodies.map((b) => inline.append(b)).join('')
+  const chain = createChain(key, 'e'.repeat(32))
+  const real = createSignPool(key, 1)
+  // The real pool, counting what it is given: the rest was signed by this thread.
+  let byPool = 0
+  const pool = { ...real, sign: async (hashes: Uint8Array) => { byPool += hashes.length / 32; return await real.sign(hashes) } }
+  let text = ''
+  const queue = createSigningQueue(chain, pool, key, (t) => { text += t }, (err) => { throw err })
+  // As the transport does: take the next lines only once fewer than 1024 are in flight.
+  for (let at = 0; at < bodies.length; at += 1000) {
+    for (const b of bodies.slice(at, at + 1000)) queue.add(chain.prepare(b))
+    await new Promise<void>((resolve) => { queue.whenBelow(1024, Infinity, resolve) })
+  }
+  await queue.drain()
+  await real.close()
+  assert.equal(text, expected)
+  assert.ok(byPool > 0 && byPool < bodies.length, `the pool thread signed ${byPool} of ${bodies.length} records, this thread the rest`)
 })
 
 test('signers must be a whole number from 1 to 64: a clear PAC_BAD_OPTION in the caller\'s thread', (t) => {

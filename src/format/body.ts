@@ -131,12 +131,15 @@ export function bodyAndTime (line: string, now: () => number = Date.now, onOvers
   return body === undefined ? undefined : { body, time: out.time }
 }
 
+// The wrapper body for `line`, stamped now (and `out.time` with it). Not a closure in
+// formBody: that would be one allocation per record for the rare wrapped line.
+function wrapNow (line: string, reason: WrapReason, now: () => number, out: { time: number | undefined } | undefined, onOversize: OnOversize | undefined): string {
+  const time = now()
+  if (out !== undefined) out.time = time
+  return wrapLine(line, reason, time, onOversize)
+}
+
 function formBody (line: string, now: () => number, out: { time: number | undefined } | undefined, onOversize: OnOversize | undefined): string | undefined {
-  const wrap = (reason: WrapReason): string => {
-    const time = now()
-    if (out !== undefined) out.time = time
-    return wrapLine(line, reason, time, onOversize)
-  }
   const text = trimJsonSpace(line)
   if (text.length === 0) return undefined
   // Not parsed: it could not be kept anyway, and parsing a huge line costs memory.
@@ -147,18 +150,18 @@ function formBody (line: string, now: () => number, out: { time: number | undefi
   }
   // Cheap pre-check before JSON.parse: a JSON object starts with { and ends with }.
   if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d) {
-    return wrap(looksLikeJson(text) ? 'not-object' : 'not-json')
+    return wrapNow(line, looksLikeJson(text) ? 'not-object' : 'not-json', now, out, onOversize)
   }
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch {
-    return wrap('not-json')
+    return wrapNow(line, 'not-json', now, out, onOversize)
   }
   // JSON.parse of text starting with { and ending with } that succeeds is an object.
   const fields = value as Record<string, unknown>
-  if (text !== '{}' && isEmptyObject(fields)) return wrap('empty-object')
-  if (typeof fields.event === 'string' && CONTROL_EVENTS.has(fields.event)) return wrap('reserved-event')
+  if (text !== '{}' && isEmptyObject(fields)) return wrapNow(line, 'empty-object', now, out, onOversize)
+  if (typeof fields.event === 'string' && CONTROL_EVENTS.has(fields.event)) return wrapNow(line, 'reserved-event', now, out, onOversize)
   if (out !== undefined && typeof fields.time === 'number') out.time = fields.time
   return text
 }

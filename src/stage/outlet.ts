@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream'
 
 // Bytes of record lines held for the next step before the stage stops taking lines:
-// room for two sign batches of 512 records (sign-pool.ts MAX_BATCH) of ~1 KB each.
+// room for four sign pieces of 256 records (sign-pool.ts PIECE_RECORDS) of ~1 KB each.
 const OUTLET_HIGH_WATER_MARK = 1024 * 1024
 
 export interface Outlet {

@@ -87,12 +87,13 @@ export default async function auditChainStage (options: AuditStageOptions): Prom
   // As the file transport: the app is told when a line's content is not in the chain.
   const onOversize = (o: OversizeLine): void => { parentPort?.postMessage({ code: 'WARNING', err: oversizeWarning(o, 'the pipeline stage\'s output') }) }
 
-  // signers > 1: sign in a pool of threads; the queue emits the lines back in seq order.
+  // signers > 1: this thread and signers - 1 pool threads sign (sign-pool.ts); the
+  // queue emits the lines back in seq order.
   let pool: SignPool | undefined
   let signing: SigningQueue | undefined
   if (opts.signers > 1) {
-    pool = createSignPool(key, opts.signers)
-    signing = createSigningQueue(chain, pool, outlet.push, fail)
+    pool = createSignPool(key, opts.signers - 1)
+    signing = createSigningQueue(chain, pool, key, outlet.push, fail)
   }
 
   const takeBatch = (chunks: Array<{ chunk: unknown }>, cb: Callback): void => {

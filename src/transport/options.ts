@@ -47,8 +47,9 @@ export interface AuditTransportOptions {
   /**
    * Threads that compute the Ed25519 signatures, a whole number from 1 to 64.
    * `1` signs inline in the transport's own thread, with no pool. With N > 1 the hash
-   * chain stays in the transport thread and N signing threads sign batches of records
-   * in parallel; lines are still written strictly in seq order. Default: the machine's
+   * chain stays in the transport thread, N - 1 pool threads sign batches of records in
+   * parallel and the transport thread signs batches too whenever it would wait for
+   * them; lines are still written strictly in seq order. Default: the machine's
    * `os.availableParallelism()`, at most 4 (1 on a single-core machine).
    */
   signers?: number

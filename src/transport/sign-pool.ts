@@ -2,14 +2,15 @@
  * Parallel signing for the transport. The hash chain stays sequential in the
  * transport thread (chain.ts `prepare`); the Ed25519 signatures, independent of each
  * other and the floor of our cost, are computed in a small pool of worker threads,
- * batched (arrays of 32-byte hashes out, signatures back). `createSigningQueue` puts
- * the lines back in seq order: a record is written only after it and every record
- * before it has its signature.
+ * batched (arrays of 32-byte hashes out, signatures back), and by the transport thread
+ * itself whenever it would wait for them. `createSigningQueue` puts the lines back in
+ * seq order: a record is written only after it and every record before it has its
+ * signature.
  */
 import { AuditChainError } from '../errors.js'
 import { sodiumPath } from '../crypto/backend.js'
 import { seedCopy } from '../crypto/ed25519.js'
-import type { SigningKey } from '../format/keys.js'
+import { signBytes, type SigningKey } from '../format/keys.js'
 import type { Chain, PreparedRecord } from './chain.js'
 import { createBatchPool, POOL_THREAD_LIMITS } from '../threads/batch-pool.js'
 import { SIGN_WORKER_SOURCE } from './sign-worker.js'
@@ -70,12 +71,16 @@ export function createSignPool (key: SigningKey, size: number): SignPool {
   }
 }
 
-/** Pieces smaller than this are not split further across threads: a message costs more than a few signatures. */
-const MIN_PIECE = 32
-// Records per batch at most: a batch is sent as soon as it is this full, so the threads
-// start signing while the transport thread still hashes the next ones (~10 ms of signing
-// per thread at 28k signatures/s on 2 threads).
-const MAX_BATCH = 512
+// Records per piece at most: a piece is one message to a signing thread (~5 ms of
+// signing at libsodium's ~55k/s, so a message's tens of µs cost < 1 %), or what this
+// thread signs itself in one turn of the event loop when it would otherwise wait.
+const PIECE_RECORDS = 256
+// Records per share at least when a piece is split between the threads for a drain:
+// a message costs more than a few signatures.
+const MIN_SHARE = 32
+// Pieces a signing thread holds at once: one it signs, one waiting, so it never idles
+// while an answer travels back. The rest wait here, where this thread can take them.
+const PIECES_PER_THREAD = 2
 
 export interface SigningQueue {
   /** Records accepted (prepared) and not written yet. */
@@ -84,30 +89,55 @@ export interface SigningQueue {
   readonly pendingChars: number
   /** Accept the chain's next record; its line is written once it and all before it are signed. */
   add: (record: PreparedRecord) => void
-  /** Call `cb` once `pending` is below `records` and `pendingChars` below `chars` (at once if they are). */
+  /**
+   * Call `cb` once `pending` is below `records` and `pendingChars` below `chars` (at once
+   * if they are). Meanwhile this thread signs waiting pieces itself.
+   */
   whenBelow: (records: number, chars: number, cb: () => void) => void
-  /** Resolves when every accepted record is written; rejects with the first failure. */
+  /** Resolves when every accepted record is written; rejects with the first failure. Meanwhile this thread signs too. */
   drain: () => Promise<void>
 }
 
-interface Batch {
+/**
+ * The records' 32-byte hashes, one after another. One hex decode of the joined text
+ * instead of one `Buffer#write` per record (hexWrite, 0.3–0.8 µs a record in the
+ * profiles, bench/README.md "Profile").
+ * A piece of more than 128 records gets an ArrayBuffer of its own, which the pool
+ * transfers; a smaller one lies in Node's shared pool and is copied.
+ */
+function hashesOf (records: readonly PreparedRecord[]): Buffer {
+  let hex = ''
+  for (let i = 0; i < records.length; i++) hex += (records[i] as PreparedRecord).hash
+  return Buffer.from(hex, 'hex')
+}
+
+interface Piece {
   records: PreparedRecord[]
   sigs: string[] | undefined
 }
 
 /**
- * Ordered writing on top of a pool: records are collected for the rest of the current
- * turn of the event loop, sent as one batch split across the threads, and their lines
- * handed to `write` strictly in seq order. A failure (a thread crash, a failed write)
- * goes to `onError` once; nothing after the failed record is written.
+ * Ordered writing on top of a pool: records are collected into pieces of up to
+ * {@link PIECE_RECORDS} (a piece is closed when full or at the end of the current turn
+ * of the event loop), each signed by a pool thread or — when this thread would
+ * otherwise wait for the pool (`whenBelow`, `drain`) — by this thread with `key`, as
+ * the verifier's reading thread checks signatures while it waits. So `signers: 2` is
+ * this thread and one pool thread: one V8 isolate less than two pool threads, for the
+ * same two cores' worth of signing (bench/README.md "Profile"). Lines are handed to
+ * `write` strictly in seq order. A failure (a thread crash, a failed write) goes to
+ * `onError` once; nothing after the failed record is written.
  */
-export function createSigningQueue (chain: Chain, pool: SignPool, write: (text: string) => void, onError: (err: Error) => void): SigningQueue {
-  const batches: Batch[] = []
-  let open: PreparedRecord[] = []
-  let scheduled = false
+export function createSigningQueue (chain: Chain, pool: SignPool, key: SigningKey, write: (text: string) => void, onError: (err: Error) => void): SigningQueue {
+  /** Every piece not written yet, in seq order. */
+  const pieces: Piece[] = []
+  /** Closed pieces neither in the pool nor signed here yet, oldest first. */
+  const unsent: Piece[] = []
+  let open: Piece | undefined
+  let inPool = 0
   let pending = 0
   let pendingChars = 0
   let failure: Error | undefined
+  let helping = false
   let waiters: Array<{ records: number, chars: number, cb: () => void }> = []
   const below = (w: { records: number, chars: number }): boolean => pending < w.records && pendingChars < w.chars
   let drainers: Array<{ resolve: () => void, reject: (err: Error) => void }> = []
@@ -143,8 +173,8 @@ export function createSigningQueue (chain: Chain, pool: SignPool, write: (text: 
     let text = ''
     let count = 0
     let chars = 0
-    while (batches.length > 0 && (batches[0] as Batch).sigs !== undefined) {
-      const { records, sigs } = batches.shift() as Batch
+    while (pieces.length > 0 && (pieces[0] as Piece).sigs !== undefined) {
+      const { records, sigs } = pieces.shift() as Piece
       for (let i = 0; i < records.length; i++) {
         const record = records[i] as PreparedRecord
         text += chain.complete(record, (sigs as string[])[i] as string)
@@ -164,59 +194,117 @@ export function createSigningQueue (chain: Chain, pool: SignPool, write: (text: 
     settle()
   }
 
-  const dispatch = (): void => {
-    if (open.length === 0 || failure !== undefined) return
-    const records = open
-    open = []
-    const batch: Batch = { records, sigs: undefined }
-    batches.push(batch)
-    const pieces = Math.max(1, Math.min(pool.size, Math.floor(records.length / MIN_PIECE)))
-    const per = Math.ceil(records.length / pieces)
-    const signed: Array<Promise<string[]>> = []
-    for (let start = 0; start < records.length; start += per) {
-      const end = Math.min(records.length, start + per)
-      // A fresh ArrayBuffer per piece: it is transferred to the thread, not copied.
-      const hashes = Buffer.from(new ArrayBuffer((end - start) * HASH_BYTES))
-      for (let i = start; i < end; i++) hashes.write((records[i] as PreparedRecord).hash, (i - start) * HASH_BYTES, HASH_BYTES, 'hex')
-      signed.push(pool.sign(hashes))
+  /** Give waiting pieces to the pool while its threads have room. */
+  const send = (): void => {
+    while (unsent.length > 0 && inPool < pool.size * PIECES_PER_THREAD && failure === undefined) {
+      const piece = unsent.shift() as Piece
+      const { records } = piece
+      inPool++
+      pool.sign(hashesOf(records)).then((sigs) => {
+        if (failure !== undefined) return
+        inPool--
+        piece.sigs = sigs
+        writeReady()
+        send()
+      }, fail)
     }
-    Promise.all(signed).then((parts) => {
-      if (failure !== undefined) return
-      batch.sigs = parts.length === 1 ? parts[0] : parts.flat()
-      writeReady()
-    }, fail)
   }
 
-  const dispatchLater = (): void => {
-    scheduled = false
-    dispatch()
+  const closePiece = (): void => {
+    if (open === undefined || failure !== undefined) return
+    unsent.push(open)
+    open = undefined
+    send()
   }
+
+  /**
+   * The open piece, closed for someone waiting: split so that the pool threads and this
+   * thread each sign a share at once (a drain before a rotation or the seal waits for
+   * the slowest share). The pool's shares go to `unsent`; this thread's is returned.
+   */
+  const splitOpen = (): Piece => {
+    const { records } = open as Piece
+    const parts = Math.max(1, Math.min(pool.size + 1, Math.floor(records.length / MIN_SHARE)))
+    open = undefined
+    if (parts === 1) return pieces.at(-1) as Piece
+    // The open piece is always the newest: replace it by its shares, in seq order.
+    pieces.pop()
+    const per = Math.ceil(records.length / parts)
+    let mine: Piece | undefined
+    for (let at = 0; at < records.length; at += per) {
+      mine = { records: records.slice(at, at + per), sigs: undefined }
+      pieces.push(mine)
+      if (at + per < records.length) unsent.push(mine)
+    }
+    return mine as Piece
+  }
+
+  /** This thread signs `piece` itself, with the key the pool holds. */
+  const signHere = (piece: Piece): void => {
+    const hashes = hashesOf(piece.records)
+    const sigs = new Array<string>(piece.records.length)
+    for (let i = 0; i < sigs.length; i++) sigs[i] = signBytes(key, hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES))
+    piece.sigs = sigs
+  }
+
+  /**
+   * While someone waits (whenBelow, drain): sign a waiting piece here, one per turn of
+   * the event loop, so that the pool's answers are taken in between and its threads
+   * given more. Stops when no one waits or no piece is left for this thread (the
+   * pool's answers then settle the waiters).
+   */
+  const step = (): void => {
+    if (failure !== undefined || (waiters.length === 0 && drainers.length === 0)) { helping = false; return }
+    // The oldest piece no thread has yet; else a share of the open one.
+    const mine = unsent.length > 0 ? unsent.shift() : open !== undefined ? splitOpen() : undefined
+    send()
+    if (mine === undefined) { helping = false; return }
+    try {
+      signHere(mine)
+    } catch (err) {
+      helping = false
+      fail(err as Error)
+      return
+    }
+    writeReady()
+    setImmediate(step)
+  }
+  const helpWhileWaiting = (): void => {
+    if (helping) return
+    helping = true
+    step()
+  }
+
+  const closeLater = (): void => { closePiece() }
 
   return {
     get pending () { return pending },
     get pendingChars () { return pendingChars },
     add (record) {
       if (failure !== undefined) throw failure
-      open.push(record)
+      if (open === undefined) {
+        open = { records: [], sigs: undefined }
+        pieces.push(open)
+        setImmediate(closeLater)
+      }
+      open.records.push(record)
       pending++
       pendingChars += record.body.length
-      if (open.length >= MAX_BATCH) {
-        dispatch()
-      } else if (!scheduled) {
-        scheduled = true
-        setImmediate(dispatchLater)
-      }
+      if (open.records.length >= PIECE_RECORDS) closePiece()
     },
     whenBelow (records, chars, cb) {
       if (failure !== undefined) return
       const waiter = { records, chars, cb }
-      if (below(waiter)) cb()
-      else waiters.push(waiter)
+      if (below(waiter)) { cb(); return }
+      waiters.push(waiter)
+      helpWhileWaiting()
     },
     drain () {
       if (failure !== undefined) return Promise.reject(failure)
       if (pending === 0) return Promise.resolve()
-      return new Promise((resolve, reject) => { drainers.push({ resolve, reject }) })
+      const drained = new Promise<void>((resolve, reject) => { drainers.push({ resolve, reject }) })
+      helpWhileWaiting()
+      return drained
     }
   }
 }

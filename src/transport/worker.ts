@@ -288,12 +288,13 @@ export default async function auditChainTransport (options: AuditTransportOption
     }
   }
 
-  // signers > 1: sign in a pool of threads; the queue writes the lines back in seq order.
+  // signers > 1: this thread and signers - 1 pool threads sign (sign-pool.ts); the
+  // queue writes the lines back in seq order.
   let pool: SignPool | undefined
   let signing: SigningQueue | undefined
   const startSigning = (): void => {
-    pool = createSignPool(key, opts.signers)
-    signing = createSigningQueue(chain, pool, (text) => { file.write(text); afterWrite() }, fail)
+    pool = createSignPool(key, opts.signers - 1)
+    signing = createSigningQueue(chain, pool, key, (text) => { file.write(text); afterWrite() }, fail)
   }
   if (opts.signers > 1) startSigning()
 

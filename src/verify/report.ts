@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs'
  * the writer signed that the log was shorter than its head (FORMAT.md §5.2). `bad-cert`, `out-of-window` and
  * `epoch-order` come only with epoch keys (§10).
  * `torn` is always a warning; `unsealed` is a warning unless a seal is required.
+ * `redelivered` (a warning) comes only from a merged stream (§7.1).
  */
 export type FindingKind =
   | 'malformed'
@@ -34,6 +35,7 @@ export type FindingKind =
   | 'epoch-order'
   | 'rollback'
   | 'truncated'
+  | 'redelivered'
 
 export type Severity = 'problem' | 'warning'
 

@@ -140,10 +140,12 @@ export class Demux {
   /** The stream has ended: place what still waits, and summarise each chain once. */
   finish (): ChainSummary[] {
     this.expire(Infinity)
+    for (const f of this.fragments) this.placeOpening(f)
+    this.nameByLinks()
     const byChain = new Map<string, Fragment[]>()
     const alone: Fragment[] = []
     for (const f of this.fragments) {
-      if (f.opening !== undefined) this.placeOpening(f)
+      if (!f.state.hasRecords) continue
       const id = f.state.chainId
       if (id === null) { alone.push(f); continue }
       const list = byChain.get(id)
@@ -153,7 +155,7 @@ export class Demux {
     const summaries: Array<{ order: number, summary: ChainSummary }> = []
     for (const f of alone) {
       if (f.cut !== undefined) this.cutFinding(f, undefined)
-      if (f.state.hasRecords) summaries.push({ order: this.fragments.indexOf(f), summary: f.state.finish(this.o.requireSeal) })
+      summaries.push({ order: this.fragments.indexOf(f), summary: f.state.finish(this.o.requireSeal) })
     }
     for (const list of byChain.values()) {
       list.sort((a, b) => a.state.firstSeqRead - b.state.firstSeqRead)
@@ -168,6 +170,26 @@ export class Demux {
       if (merged !== undefined) summaries.push({ order: this.fragments.indexOf(list[0]), summary: merged })
     }
     return summaries.sort((a, b) => a.order - b.order).map((s) => s.summary)
+  }
+
+  /**
+   * A fragment that no record names the chain of (ordinary records only) but that links
+   * to the newest record of another fragment belongs to that one's chain: it came later
+   * than the window allowed, after the other fragment had moved on.
+   */
+  private nameByLinks (): void {
+    const byLast = new Map<string, Fragment>()
+    for (const f of this.fragments) {
+      const last = f.state.lastHashRead
+      if (last !== undefined) byLast.set(last, f)
+    }
+    for (const f of this.fragments) {
+      if (f.cut === undefined || f.state.chainId !== null) continue
+      let g = byLast.get(f.cut.prev)
+      // Follow fragments of unnamed records back; each step is a distinct fragment.
+      for (let steps = 0; g !== undefined && g.state.chainId === null && g.cut !== undefined && steps < this.fragments.length; steps++) g = byLast.get(g.cut.prev)
+      if (g !== undefined && g !== f && g.state.chainId !== null) f.state.learnId(g.state.chainId)
+    }
   }
 
   private fragment (state: ChainState, tail: string): Fragment {
@@ -317,7 +339,10 @@ export class Demux {
     const links = `the record links to hash ${short(cut.prev)}, which no record within the reorder window of ${this.o.window} records has`
     const at = { file: cut.file, line: cut.line, seq: cut.seq }
     if (before === undefined) {
-      this.o.emit({ kind: 'missing', ...at, message: `${links}: seq ${cut.seq > 0 ? `0–${cut.seq - 1}` : 0} of ${chain} are not in the stream before it (deleted, or beyond the reorder window)` })
+      const what = f.state.chainId === null
+        ? ': the records before it are missing (deleted, or beyond the reorder window), or it was copied in from another log signed with the same key'
+        : `: ${cut.seq === 1 ? 'seq 0' : `seqs 0–${cut.seq - 1}`} of ${chain} are not in the stream before it (deleted, or beyond the reorder window)`
+      this.o.emit({ kind: 'missing', ...at, message: links + what })
       return
     }
     const last = before.state.lastSeqRead

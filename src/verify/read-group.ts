@@ -107,6 +107,35 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
       newChain: (chainId) => newChain(chainId, undefined, chainWindowOf(reorderWindow))
     }, first)
   }
+  /** Records of a single input before its first control record: held (at most the window) until one says whether the input is a merged stream. */
+  let prelude: Array<{ record: ChainRecord, at: number }> | undefined = mayHoldSeveral ? [] : undefined
+  const place = (record: ChainRecord, at: number): void => {
+    if (demux !== undefined) {
+      demux.add(record, at)
+      return
+    }
+    const { fields, member } = record
+    const event = typeof fields.event === 'string' ? fields.event : undefined
+    const chainId = typeof fields.chainId === 'string' ? fields.chainId : undefined
+    if (!record.failed && chainId !== undefined && event !== undefined && CONTROL_EVENTS.has(event)) {
+      if (current.chainId === null) {
+        current.learnId(chainId)
+      } else if (chainId !== current.chainId) {
+        // A validly signed control record of another chain (same key): copied in from
+        // another log. It is not placed in this chain, so it costs one finding only.
+        emit({ kind: 'inserted', file: record.file, line: record.line, seq: member.seq, message: `this ${event} record belongs to chain ${chainId}, not to chain ${current.chainId} whose file this is: it was copied in from another log` })
+        notPlaced(record)
+        return
+      }
+    }
+    current.add(record)
+    currentTail = member.hash
+  }
+  const flushPrelude = (): void => {
+    const held = prelude ?? []
+    prelude = undefined
+    for (const h of held) place(h.record, h.at)
+  }
   let records = 0
   let recordsReported = 0
   const reportRead = (bytes: number): void => {
@@ -200,27 +229,20 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
       torn.reset()
       if (failure !== null) emit({ kind: failure.kind, file, line: line.number, seq: member.seq, message: failure.message, group: failure.group })
       const record: ChainRecord = { file, line: line.number, member, fields, failed: failure !== null, epoch, ...kept(line) }
-      if (demux === undefined && mayHoldSeveral && failure === null && event === 'chain.open' && member.seq === 0 && fields.pipeline === true && chainId !== current.chainId) {
-        demux = startDemux()
-      }
-      if (demux !== undefined) {
-        demux.add(record, records)
-        return
-      }
-
-      if (failure === null && chainId !== undefined && event !== undefined && CONTROL_EVENTS.has(event)) {
-        if (current.chainId === null) {
-          current.learnId(chainId)
-        } else if (chainId !== current.chainId) {
-          // A validly signed control record of another chain (same key): copied in from
-          // another log. It is not placed in this chain, so it costs one finding only.
-          emit({ kind: 'inserted', file, line: line.number, seq: member.seq, message: `this ${event} record belongs to chain ${chainId}, not to chain ${current.chainId} whose file this is: it was copied in from another log` })
-          notPlaced(record)
+      const pipelineOpen = failure === null && event === 'chain.open' && member.seq === 0 && fields.pipeline === true
+      if (prelude !== undefined) {
+        const control = failure === null && event !== undefined && CONTROL_EVENTS.has(event)
+        if (!control && prelude.length < reorderWindow) {
+          prelude.push({ record, at: records })
           return
         }
+        const held = prelude
+        prelude = undefined
+        if (pipelineOpen) demux = startDemux()
+        for (const h of held) place(h.record, h.at)
       }
-      current.add(record)
-      currentTail = member.hash
+      if (demux === undefined && mayHoldSeveral && pipelineOpen && chainId !== current.chainId) demux = startDemux()
+      place(record, records)
     }
 
     const checker = ctx.pool === undefined ? undefined : createOrderedChecker(ctx.pool, ctx.keyring, onLine, reading !== undefined)
@@ -236,6 +258,7 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
     try {
       await forEachLine(openSource(source, ctx.stdin), ctx.maxLineBytes, paced, reportRead)
       await checker?.finish()
+      flushPrelude()
       // Records still in the signature threads at the last chunk are counted now.
       reportRead(0)
     } catch (err) {

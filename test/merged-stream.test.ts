@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawn } from 'node:child_process'
-import { verify, type VerifyOptions, type VerifyReport } from '../src/verify/index.js'
+import { formatReport, verify, type ChainSummary, type VerifyOptions, type VerifyReport } from '../src/verify/index.js'
 import { readAuditLog, type AuditEntry } from '../src/index.js'
 import { mulberry32, outputOf, ROOT, sandbox } from './helpers.js'
 
@@ -278,4 +278,19 @@ test('--reorder-window takes a whole number of records; anything else is a usage
   assert.equal(code, 2)
   assert.match(stderr, /--reorder-window must be a whole number from 0 to 1000000 \(got "many"\)/)
   await assert.rejects(verify(['-'], { keys: [box.pubPath], reorderWindow: -1 }), { code: 'PAC_BAD_OPTION', message: /reorderWindow must be a whole number/ })
+})
+
+test('the text report summarises more than 20 chains (counts, and the chains not sealed); 20 or fewer get a line each', async () => {
+  const cs = await chains(3)
+  const r = await verifyStream(roundRobin(cs))
+  const base = r.chains[0]
+  const many: ChainSummary[] = Array.from({ length: 1000 }, (_, i) => ({ ...base, chainId: i.toString(16).padStart(32, '0'), sealed: i % 250 !== 7, unanchored: i % 250 !== 7 ? 0 : 3 }))
+  const text = formatReport({ ...r, chains: many })
+  const lines = text.trimEnd().split('\n')
+  assert.equal(lines[0], `1000 chains, ${1000 * base.records} records: 996 sealed, 4 not sealed:`)
+  assert.deepEqual(lines.slice(1, 5).map((l) => l.slice(0, 41)), [7, 257, 507, 757].map((i) => `  chain ${i.toString(16).padStart(32, '0')}:`))
+  assert.equal(lines[5], '(each chain is listed with --json)')
+  assert.match(lines[6], /^INTACT: /)
+  // 20 chains or fewer: one line each, as for verify DIR of 16 per-process chains.
+  assert.equal(formatReport({ ...r, chains: many.slice(0, 20) }).split('\n').filter((l) => l.startsWith('chain ')).length, 20)
 })

@@ -207,7 +207,7 @@ export class Demux {
       file: r.file,
       line: r.line,
       seq: r.member.seq,
-      message: `the line repeats, byte for byte, seq ${r.member.seq}${of} read at ${seen.file}:${seen.line}, ${at - seen.at} records before: delivered twice (a collector's at-least-once delivery), or copied; it is counted once`,
+      message: `the line repeats, byte for byte, seq ${r.member.seq}${of} read at ${seen.file}:${seen.line}, ${at - seen.at === 1 ? '1 record' : `${at - seen.at} records`} before: delivered twice (a collector's at-least-once delivery), or copied; it is counted once`,
       group: { cause: 'redelivered', many: `lines repeat, byte for byte, records read shortly before them (within the reorder window of ${this.o.window}): delivered twice, or copied; each is counted once` }
     })
     seen.at = at

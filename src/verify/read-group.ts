@@ -73,12 +73,15 @@ function malformed (held: HeldLine, atEnd: boolean): Found {
 export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<GroupResult> {
   const { emit } = ctx
   const reading = ctx.records
-  const newChain = (chainId: string | null, trustedStart?: number, windowSize = ctx.windowSize): ChainState => {
-    if (reading === undefined) return new ChainState(chainId, emit, ctx.heads, windowSize)
-    const state: ChainState = new ChainState(chainId, emit, ctx.heads, windowSize, {
-      onPlaced: (r, status) => { reading.onRecord(r, status, state.chainId) },
-      ...(trustedStart !== undefined ? { trustedStart } : {})
-    } satisfies LinkOptions)
+  const newChain = (chainId: string | null, trustedStart?: number, windowSize = ctx.windowSize, merged = false): ChainState => {
+    // In a merged stream a finding's file and line do not say which chain it is about.
+    const out: Emit = !merged
+      ? emit
+      : (f) => { emit(state.chainId === null || f.message.includes(state.chainId) ? f : { ...f, message: `${f.message} (chain ${state.chainId})` }) }
+    const link: LinkOptions | undefined = reading === undefined
+      ? undefined
+      : { onPlaced: (r, status) => { reading.onRecord(r, status, state.chainId) }, ...(trustedStart !== undefined ? { trustedStart } : {}) }
+    const state: ChainState = new ChainState(chainId, out, ctx.heads, windowSize, link)
     return state
   }
   const current = newChain(group.chainId, reading?.trustedStart)
@@ -104,7 +107,7 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
       emit,
       requireSeal: ctx.requireSeal,
       notPlaced,
-      newChain: (chainId) => newChain(chainId, undefined, chainWindowOf(reorderWindow))
+      newChain: (chainId) => newChain(chainId, undefined, chainWindowOf(reorderWindow), true)
     }, first)
   }
   /** Records of a single input before its first control record: held (at most the window) until one says whether the input is a merged stream. */

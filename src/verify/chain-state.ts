@@ -31,6 +31,20 @@ export interface ChainRecord {
   epoch?: EpochCert
   /** The line's bytes (a copy), kept only when the records are read back (readAuditLog). */
   bytes?: Buffer
+  /** Its index in a merged stream (src/verify/demux.ts), which tells a redelivery from a copy. */
+  at?: number
+}
+
+/** What the chain remembers of a record in its window. */
+export interface Slot {
+  hash: string
+  prev: string
+  failed: boolean
+  file: string
+  line: number
+  kid: string
+  /** ChainRecord.at, or -1. */
+  at: number
 }
 
 /**
@@ -52,14 +66,6 @@ export interface LinkOptions {
    * records it vouches for). This pass still checks it, and reports if it is gone.
    */
   trustedStart?: number
-}
-
-interface Slot {
-  hash: string
-  prev: string
-  failed: boolean
-  file: string
-  line: number
 }
 
 /** Seqs `from … to` (inclusive) not seen yet, noticed at `file:line`. */
@@ -178,6 +184,8 @@ export class ChainState {
 
   /** Seq of the first record placed (-1 before any): where a fragment of a merged stream starts. */
   get firstSeqRead (): number { return this.firstSeq }
+  /** The record at `seq`, while it is in the window. */
+  recordAt (seq: number): Slot | undefined { return this.window.get(seq) }
   /** Seq and hash of the newest record placed. */
   get lastSeqRead (): number { return this.lastSeq }
   get lastHashRead (): string | undefined { return this.window.get(this.lastSeq)?.hash }
@@ -411,7 +419,7 @@ export class ChainState {
   /** Make `r` the record at its seq (a later valid record can still replace a failed one). */
   private occupy (r: ChainRecord): void {
     const { seq, hash, prev } = r.member
-    this.window.set(seq, { hash, prev, failed: r.failed, file: r.file, line: r.line })
+    this.window.set(seq, { hash, prev, failed: r.failed, file: r.file, line: r.line, kid: r.member.kid, at: r.at ?? -1 })
     for (const w of this.heads.get(seq) ?? []) w.found = { hash, file: r.file, line: r.line }
     if (!r.failed) this.truncation(r)
   }

@@ -13,7 +13,7 @@
  * `window` waiting records, and per fragment the hashes of its last `chainWindow` records.
  */
 import { GENESIS_PREV } from '../format/record.js'
-import type { ChainRecord, ChainState } from './chain-state.js'
+import type { ChainRecord, ChainState, Slot } from './chain-state.js'
 import type { ChainSummary, Emit } from './report.js'
 
 /**
@@ -26,13 +26,14 @@ export const DEFAULT_REORDER_WINDOW = 32
 export const MAX_REORDER_WINDOW = 1_000_000
 
 /**
- * Seqs each fragment's ChainState remembers: a record can be at most `window` seqs out of
- * place in its chain, so twice that recognises swaps and duplicates, with a floor for a
- * window of 0. 1,000 chains × 64 seqs × ~250 bytes ≈ 16 MB, where ChainState's default
- * 4096 would be 1 GB.
+ * Seqs each fragment's ChainState remembers. The demux hands it records in seq order, so
+ * the window only has to reach a redelivered record's original (at most `window` seqs
+ * back); a copy from further back is still caught, as `inserted` rather than
+ * `duplicate`. 1,000 chains × 48 seqs × ~300 bytes ≈ 15 MB, where ChainState's default
+ * 4096 would be 1.2 GB.
  */
 export function chainWindowOf (window: number): number {
-  return Math.max(2 * window, 64)
+  return Math.max(window + 16, 32)
 }
 
 /** Where a fragment that did not start with its chain.open starts (its predecessor was not found). */
@@ -55,16 +56,8 @@ interface Fragment {
   recentNext: number
 }
 
-interface Seen {
-  fragment: Fragment
-  /** Stream index of its last reading. */
-  at: number
-  sig: string
-  kid: string
-  failed: boolean
-  file: string
-  line: number
-}
+/** What the redelivery rule needs of a record read before. */
+type Original = Pick<Slot, 'failed' | 'kid' | 'file' | 'line' | 'at'>
 
 interface Waiting {
   r: ChainRecord
@@ -88,7 +81,10 @@ const short = (hash: string): string => `${hash.slice(0, 16)}…`
 export class Demux {
   private readonly fragments: Fragment[] = []
   private readonly tails = new Map<string, Fragment>()
-  private readonly seen = new Map<string, Seen>()
+  /** Each fragment's recent records by hash (details in its ChainState's window: one map entry each). */
+  private readonly seen = new Map<string, Fragment>()
+  /** Key ids, one string each: a slot then holds a reference, not a copy per record. */
+  private readonly kids = new Map<string, string>()
   private readonly waiting = new Map<string, Waiting[]>()
   private readonly queue: Waiting[] = []
   private queueHead = 0
@@ -107,26 +103,31 @@ export class Demux {
   /** Route the record read as the stream's record number `at`. */
   add (r: ChainRecord, at: number): void {
     this.expire(at)
-    const { hash, prev, seq, sig, kid } = r.member
-    const seen = this.seen.get(hash)
-    if (seen !== undefined) {
-      // Same hash and signature, both valid: the same bytes (FORMAT.md §1: the line is
-      // B + M, B is fixed by H, and M by seq, prev, H, kid and the signature).
-      if (!r.failed && !seen.failed && seen.sig === sig && seen.kid === kid) {
-        const opening = seen.fragment.opening
-        if (at - seen.at <= this.o.window) return this.redelivered(r, seen, at)
-        if (opening !== undefined && opening.member.hash === hash) return this.reopened(seen, r, at)
+    r.at = at
+    const { hash, prev, seq, kid } = r.member
+    const interned = this.kids.get(kid)
+    if (interned === undefined) this.kids.set(kid, kid)
+    else r.member.kid = interned
+    const known = this.seen.get(hash)
+    if (known !== undefined) {
+      // Same hash, same key, both valid: the same bytes. B is fixed by H, and M by seq,
+      // prev, H, kid and the signature, which the strict rule (FORMAT.md §2.1) makes
+      // the one signature of that key over H.
+      const original = this.original(known, r)
+      if (original !== undefined && !r.failed && !original.failed && original.kid === r.member.kid) {
+        if (at - original.at <= this.o.window) return this.redelivered(r, known, original, at)
+        if (known.opening?.member.hash === hash) return this.reopened(known, r)
       }
-      return this.place(seen.fragment, r, at)
+      return this.place(known, r, at)
     }
     const linked = this.tails.get(prev)
     if (linked !== undefined) return this.extend(linked, r, at)
     const older = this.seen.get(prev)
-    if (older !== undefined) return this.place(older.fragment, r, at)
+    if (older !== undefined) return this.place(older, r, at)
     if (seq === 0 && prev === GENESIS_PREV) {
       const f = this.fragment(this.o.newChain(typeof r.fields.chainId === 'string' && !r.failed ? r.fields.chainId : null), hash)
       f.opening = r
-      this.remember(f, r, at)
+      this.remember(f, r)
       this.releaseAfter(f, hash, at)
       return
     }
@@ -135,6 +136,14 @@ export class Demux {
     if (list === undefined) this.waiting.set(prev, [w])
     else list.push(w)
     this.queue.push(w)
+  }
+
+  /** The record `r` repeats the hash of, as read first. */
+  private original (f: Fragment, r: ChainRecord): Original | undefined {
+    const opening = f.opening
+    if (opening?.member.hash === r.member.hash) return { failed: opening.failed, kid: opening.member.kid, file: opening.file, line: opening.line, at: opening.at ?? -1 }
+    const slot = f.state.recordAt(r.member.seq)
+    return slot?.hash === r.member.hash ? slot : undefined
   }
 
   /** The stream has ended: place what still waits, and summarise each chain once. */
@@ -199,43 +208,44 @@ export class Demux {
     return f
   }
 
-  private redelivered (r: ChainRecord, seen: Seen, at: number): void {
-    const chain = seen.fragment.state.chainId
+  private redelivered (r: ChainRecord, f: Fragment, original: Original, at: number): void {
+    const chain = f.state.chainId
     const of = chain === null ? '' : ` of chain ${chain}`
+    const before = at - original.at
     this.o.emit({
       kind: 'redelivered',
       file: r.file,
       line: r.line,
       seq: r.member.seq,
-      message: `the line repeats, byte for byte, seq ${r.member.seq}${of} read at ${seen.file}:${seen.line}, ${at - seen.at === 1 ? '1 record' : `${at - seen.at} records`} before: delivered twice (a collector's at-least-once delivery), or copied; it is counted once`,
+      message: `the line repeats, byte for byte, seq ${r.member.seq}${of} read at ${original.file}:${original.line}, ${before === 1 ? '1 record' : `${before} records`} before: delivered twice (a collector's at-least-once delivery), or copied; it is counted once`,
       group: { cause: 'redelivered', many: `lines repeat, byte for byte, records read shortly before them (within the reorder window of ${this.o.window}): delivered twice, or copied; each is counted once` }
     })
-    seen.at = at
+    // A run delivered a third time is still within the window of the second.
+    if (f.opening?.member.hash === r.member.hash) f.opening.at = at
+    else (original as Slot).at = at
   }
 
   /**
    * The chain.open of a fragment no record linked to, again, further away than a
    * redelivery: the chain continues from this copy, so the first was copied in.
    */
-  private reopened (seen: Seen, r: ChainRecord, at: number): void {
-    const f = seen.fragment
+  private reopened (f: Fragment, r: ChainRecord): void {
     const first = f.opening as ChainRecord
     this.o.emit({ kind: 'inserted', file: first.file, line: first.line, seq: 0, message: `this chain.open record of chain ${String(f.state.chainId)} is repeated at ${r.file}:${r.line}, more than ${this.o.window} records later, and no record of its chain links to it here: it was copied in from another place` })
     this.o.notPlaced(first)
     f.opening = r
-    Object.assign(seen, { at, file: r.file, line: r.line })
   }
 
-  private remember (f: Fragment, r: ChainRecord, at: number): void {
+  private remember (f: Fragment, r: ChainRecord): void {
     const { hash } = r.member
     if (this.seen.has(hash)) return
-    this.seen.set(hash, { fragment: f, at, sig: r.member.sig, kid: r.member.kid, failed: r.failed, file: r.file, line: r.line })
+    this.seen.set(hash, f)
     if (f.recent.length < this.chainWindow) {
       f.recent.push(hash)
       return
     }
     const oldest = f.recent[f.recentNext]
-    if (this.seen.get(oldest)?.fragment === f) this.seen.delete(oldest)
+    if (this.seen.get(oldest) === f) this.seen.delete(oldest)
     f.recent[f.recentNext] = hash
     f.recentNext = (f.recentNext + 1) % this.chainWindow
   }
@@ -251,7 +261,7 @@ export class Demux {
   private place (f: Fragment, r: ChainRecord, at: number): void {
     this.placeOpening(f)
     if (this.learn(f, r)) f.state.add(r)
-    this.remember(f, r, at)
+    this.remember(f, r)
   }
 
   /** `r` links to `f`'s newest record: place it, then every record that waited for it. */
@@ -259,7 +269,7 @@ export class Demux {
     this.placeOpening(f)
     if (!this.learn(f, r)) return
     f.state.add(r)
-    this.remember(f, r, at)
+    this.remember(f, r)
     if (this.tails.get(f.tail) === f) this.tails.delete(f.tail)
     f.tail = r.member.hash
     this.tails.set(f.tail, f)

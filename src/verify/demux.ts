@@ -100,6 +100,8 @@ export class Demux {
     return this.fragments.length === 1 && this.fragments[0].state.isSealed
   }
 
+  get sealSeq (): number | undefined { return this.isSealed ? this.fragments[0].state.sealSeq : undefined }
+
   /** Route the record read as the stream's record number `at`. */
   add (r: ChainRecord, at: number): void {
     this.expire(at)

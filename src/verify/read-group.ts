@@ -159,7 +159,7 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
     const reportHeld = (held: HeldLine[], atEnd: boolean): void => {
       for (const h of held) {
         if ((demux === undefined ? current.isSealed : demux.isSealed) && (h.terminated || !atEnd)) {
-          const seal = `the chain's seal (chain.close at seq ${String(current.sealSeq)})`
+          const seal = `the chain's seal (chain.close at seq ${String(demux === undefined ? current.sealSeq : demux.sealSeq)})`
           emit({
             kind: 'after-seal',
             file: h.file,

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError, Option } from 'commander'
 import { AuditChainError } from '../errors.js'
-import { DEFAULT_MAX_LINE_BYTES, printable } from '../verify/index.js'
+import { DEFAULT_MAX_LINE_BYTES, DEFAULT_REORDER_WINDOW, printable } from '../verify/index.js'
 import { runEpochs } from './epochs.js'
 import { runHead } from './head.js'
 import { runInit } from './init.js'
@@ -40,6 +40,7 @@ function readBackOptions (command: Command): Command {
     .option('--head <FILE>', 'a head file the log must still reach, as for verify; repeatable', many)
     .option('-r, --recursive', 'read the subdirectories of a directory too, as for verify')
     .option('--threads <N>', 'threads that check signatures, as for verify')
+    .option('--reorder-window <N>', `a merged stream of pipeline chains: records a record may arrive late by, as for verify (default ${DEFAULT_REORDER_WINDOW})`)
     .option('--event <TYPE>', 'only records with this event; repeatable', many)
     .option('--since <TIME>', 'only records at or after TIME: ISO 8601, or a duration back from now (2h, 7d)')
     .option('--until <TIME>', 'only records before TIME (same forms)')
@@ -98,6 +99,7 @@ trustOptions(program.command('verify')
   .option('--require-seal', 'a chain that is neither sealed nor covered by a head is a problem, not a warning')
   .option('-r, --recursive', 'read the subdirectories of a directory too (createAuditLogger writes to logs/audit)')
   .option('--threads <N>', 'threads that check signatures, 1-64 (default: cores, up to 4; 1: no extra threads)')
+  .option('--reorder-window <N>', `a merged stream (one input holding interleaved pipeline chains, as a collector writes it): a record may arrive up to N records late and is put back in place; a byte-identical copy within N records is a redelivered warning (default ${DEFAULT_REORDER_WINDOW})`)
   .option('--max-line-bytes <N>', `skip lines longer than N bytes as line-too-long (default ${DEFAULT_MAX_LINE_BYTES}, 64 MiB: the writer never signs a longer line); N bounds memory`)
   .option('--excerpt', 'check each line alone (hash, signature, key window), not links or completeness: for a selection of records such as "show --format json" writes')
   .option('--json', 'print one JSON report on stdout and nothing else')

@@ -8,7 +8,7 @@ import { readAuditLog, type AuditEntry } from '../read/read-log.js'
 import { fieldAt, type AuditFilter } from '../read/filter.js'
 import { formatReport } from '../verify/index.js'
 import { UsageError } from './usage-error.js'
-import { threadCount } from './verify.js'
+import { reorderWindowOf, threadCount } from './verify.js'
 
 /** The options of `show` as the command line gives them (main.ts declares them). */
 export interface ShowCliOptions {
@@ -17,6 +17,7 @@ export interface ShowCliOptions {
   certs?: string[]
   head?: string[]
   threads?: string
+  reorderWindow?: string
   recursive?: boolean
   event?: string[]
   since?: string
@@ -101,7 +102,7 @@ export type ReadBackCliOptions = Omit<ShowCliOptions, 'includeUnverified' | 'for
  * Checks the paths and trust options of `command` and builds its filter: what show and
  * report share, so that they accept and refuse the same arguments.
  */
-export function readBackOptions (command: string, paths: string[], options: ReadBackCliOptions): { keys: string[], masters: string[], certs: string[], heads: string[], threads?: number, recursive?: boolean, filter: AuditFilter } {
+export function readBackOptions (command: string, paths: string[], options: ReadBackCliOptions): { keys: string[], masters: string[], certs: string[], heads: string[], threads?: number, reorderWindow?: number, recursive?: boolean, filter: AuditFilter } {
   const keys = options.key ?? []
   const masters = options.master ?? []
   const certs = options.certs ?? []
@@ -109,6 +110,7 @@ export function readBackOptions (command: string, paths: string[], options: Read
   if ((masters.length > 0) !== (certs.length > 0)) throw new UsageError(`${command} needs --master and --certs together: epoch keys are trusted through certificates signed by a master key`)
   if (keys.length === 0 && certs.length === 0) throw new UsageError(`${command} needs --key PUB (or --master PUB and --certs FILE): records are only vouched for against a key you were given`)
   const threads = options.threads === undefined ? undefined : threadCount(options.threads)
+  const reorderWindow = options.reorderWindow === undefined ? undefined : reorderWindowOf(options.reorderWindow)
   const filter: AuditFilter = {
     ...(options.event !== undefined ? { events: options.event } : {}),
     ...(options.since !== undefined ? { since: options.since } : {}),
@@ -117,7 +119,7 @@ export function readBackOptions (command: string, paths: string[], options: Read
     where: whereOf(options.where ?? []),
     control: options.all === true
   }
-  return { keys, masters, certs, heads: options.head ?? [], filter, ...(threads !== undefined ? { threads } : {}), ...(options.recursive === true ? { recursive: true } : {}) }
+  return { keys, masters, certs, heads: options.head ?? [], filter, ...(threads !== undefined ? { threads } : {}), ...(reorderWindow !== undefined ? { reorderWindow } : {}), ...(options.recursive === true ? { recursive: true } : {}) }
 }
 
 /** `audit-chain show PATH...`: true when the records read were intact (exit status 0). */

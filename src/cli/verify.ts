@@ -2,7 +2,7 @@
  * `audit-chain verify PATH...`: check audit logs (src/verify) and print the findings
  * and the verdict. Exit status 0 intact, 1 problems found.
  */
-import { verify, formatReport, DEFAULT_MAX_LINE_BYTES } from '../verify/index.js'
+import { verify, formatReport, DEFAULT_MAX_LINE_BYTES, MAX_REORDER_WINDOW } from '../verify/index.js'
 import { progressBar, wantsProgress, type ProgressSwitch } from './progress.js'
 import { UsageError, wholeNumber } from './usage-error.js'
 
@@ -16,6 +16,7 @@ export interface VerifyCliOptions {
   state?: string
   threads?: string
   maxLineBytes?: string
+  reorderWindow?: string
   excerpt?: boolean
   recursive?: boolean
   json?: boolean
@@ -26,6 +27,11 @@ export interface VerifyCliOptions {
 /** --threads N: a whole number from 1 to 64. */
 export function threadCount (text: string): number {
   return wholeNumber('threads', text, 1, 64)
+}
+
+/** --reorder-window N: records, 0 to MAX_REORDER_WINDOW. */
+export function reorderWindowOf (text: string): number {
+  return wholeNumber('reorder-window', text, 0, MAX_REORDER_WINDOW)
 }
 
 /** --max-line-bytes N: a whole number of bytes, at least 1. */
@@ -45,6 +51,7 @@ export async function runVerify (paths: string[], options: VerifyCliOptions): Pr
   if (keys.length === 0 && certs.length === 0) throw new UsageError('verify needs --key PUB: the public key the log was signed with (written by "audit-chain keygen"), or, for epoch keys, --master PUB and --certs FILE')
   const threads = options.threads === undefined ? undefined : threadCount(options.threads)
   const maxLineBytes = options.maxLineBytes === undefined ? undefined : lineLimit(options.maxLineBytes)
+  const reorderWindow = options.reorderWindow === undefined ? undefined : reorderWindowOf(options.reorderWindow)
   const json = options.json === true
   const quiet = options.quiet === true
   const progress = progressBar(process.stderr, wantsProgress(options.progress, process.stderr, json || quiet))
@@ -59,6 +66,7 @@ export async function runVerify (paths: string[], options: VerifyCliOptions): Pr
       ...(options.state !== undefined ? { state: options.state } : {}),
       threads,
       ...(maxLineBytes !== undefined ? { maxLineBytes } : {}),
+      ...(reorderWindow !== undefined ? { reorderWindow } : {}),
       ...(options.excerpt === true ? { excerpt: true } : {}),
       ...(options.recursive === true ? { recursive: true } : {}),
       onProgress: progress.update

@@ -31,6 +31,20 @@ export interface ChainRecord {
   epoch?: EpochCert
   /** The line's bytes (a copy), kept only when the records are read back (readAuditLog). */
   bytes?: Buffer
+  /** Its index in a merged stream (src/verify/demux.ts), which tells a redelivery from a copy. */
+  at?: number
+}
+
+/** What the chain remembers of a record in its window. */
+export interface Slot {
+  hash: string
+  prev: string
+  failed: boolean
+  file: string
+  line: number
+  kid: string
+  /** ChainRecord.at, or -1. */
+  at: number
 }
 
 /**
@@ -52,14 +66,6 @@ export interface LinkOptions {
    * records it vouches for). This pass still checks it, and reports if it is gone.
    */
   trustedStart?: number
-}
-
-interface Slot {
-  hash: string
-  prev: string
-  failed: boolean
-  file: string
-  line: number
 }
 
 /** Seqs `from … to` (inclusive) not seen yet, noticed at `file:line`. */
@@ -158,6 +164,7 @@ export class ChainState {
   private extended = false
   /** Set at the first record that is not intact: every later one is at best unlinked. */
   private linkBroken = false
+  private startKnown = false
 
   constructor (
     chainId: string | null,
@@ -179,6 +186,23 @@ export class ChainState {
     this.chainId = chainId
     this.heads = this.headBook.forChain(chainId)
     this.watchedSeqs = undefined
+  }
+
+  /** Seq of the first record placed (-1 before any): where a fragment of a merged stream starts. */
+  get firstSeqRead (): number { return this.firstSeq }
+  /** The record at `seq`, while it is in the window. */
+  recordAt (seq: number): Slot | undefined { return this.window.get(seq) }
+  /** Seq and hash of the newest record placed. */
+  get lastSeqRead (): number { return this.lastSeq }
+  get lastHashRead (): string | undefined { return this.window.get(this.lastSeq)?.hash }
+
+  /**
+   * The chain's start was reported already (a fragment of a merged stream whose
+   * predecessor did not arrive, src/verify/demux.ts): no `missing-start` at the end.
+   */
+  startReported (): void {
+    this.lateStart = undefined
+    this.startKnown = true
   }
 
   /** True when the chain ends with a seal right now. */
@@ -295,7 +319,7 @@ export class ChainState {
   private first (r: ChainRecord): void {
     const { seq, prev } = r.member
     this.firstSeq = seq
-    if (seq > 0) {
+    if (seq > 0 && !this.startKnown) {
       const previousFile = r.failed ? undefined : previousFileOf(r.fields)
       this.lateStart = { seq, prev, file: r.file, line: r.line, ...(previousFile !== undefined ? { previousFile } : {}) }
     }
@@ -401,7 +425,7 @@ export class ChainState {
   /** Make `r` the record at its seq (a later valid record can still replace a failed one). */
   private occupy (r: ChainRecord): void {
     const { seq, hash, prev } = r.member
-    this.window.set(seq, { hash, prev, failed: r.failed, file: r.file, line: r.line })
+    this.window.set(seq, { hash, prev, failed: r.failed, file: r.file, line: r.line, kid: r.member.kid, at: r.at ?? -1 })
     for (const w of this.heads.get(seq) ?? []) w.found = { hash, file: r.file, line: r.line }
     if (!r.failed) this.truncation(r)
   }
@@ -503,17 +527,21 @@ export class ChainState {
     this.emit({ kind: 'missing', file: gap.file, line: gap.line, seq: gap.from, message: `${range(gap.from, gap.to)} ${gap.from === gap.to ? 'is' : 'are'} not in the log before this line: ${why}` })
   }
 
-  /** The chain has ended: report what is still open and summarise. */
-  finish (requireSeal: boolean): ChainSummary {
+  /**
+   * The chain has ended: report what is still open and summarise. `continued`: a later
+   * fragment of the same chain follows (a merged stream), which settles its heads and
+   * says whether the chain ends unsealed.
+   */
+  finish (requireSeal: boolean, continued = false): ChainSummary {
     this.flushDuplicates()
     if (this.lateStart !== undefined) this.reportLateStart(this.lateStart)
     this.lateStart = undefined
     for (const gap of this.gaps) this.reportGap(gap)
     this.gaps = []
-    const anchoredSeq = this.chainId === null ? undefined : this.headBook.settle(this.chainId, this.lastSeq, this.emit, this.prunedBefore)
+    const anchoredSeq = this.chainId === null || continued ? undefined : this.headBook.settle(this.chainId, this.lastSeq, this.emit, this.prunedBefore)
     let unanchored = 0
     const file = this.files.at(-1) ?? '-'
-    if (this.records > 0 && this.seal === null) {
+    if (this.records > 0 && this.seal === null && !continued) {
       unanchored = this.lastSeq - (anchoredSeq ?? this.firstSeq - 1)
       if (unanchored > 0) {
         const anchor = anchoredSeq === undefined ? 'no head file covers any of it' : `the newest head file names seq ${anchoredSeq}`

@@ -12,6 +12,7 @@ import type { ChainRecord, RecordStatus } from './chain-state.js'
 import { readExcerpt } from './excerpt.js'
 import { DEFAULT_MAX_LINE_BYTES } from './lines.js'
 import { readGroup } from './read-group.js'
+import { DEFAULT_REORDER_WINDOW, MAX_REORDER_WINDOW } from './demux.js'
 import { VerifyState } from './state.js'
 import { createSigPool, type SigPool } from './sig-pool.js'
 import { FindingLog } from './findings.js'
@@ -21,6 +22,7 @@ export type { ChainSummary, EpochSpan, Finding, FindingKind, OmittedFindings, Se
 export { formatReport, formatFinding, formatVerdict, formatChain, formatState, printable, REPORT_SCHEMA_VERSION } from './report.js'
 export { DEFAULT_MAX_LINE_BYTES } from './lines.js'
 export { MAX_FINDINGS_PER_KIND } from './findings.js'
+export { DEFAULT_REORDER_WINDOW, MAX_REORDER_WINDOW } from './demux.js'
 
 /** Options of {@link verify}. */
 export interface VerifyOptions {
@@ -80,6 +82,14 @@ export interface VerifyOptions {
    * Heads, state and `requireSeal` do not apply to an excerpt and are refused with it.
    */
   excerpt?: boolean
+  /**
+   * A merged stream (FORMAT.md §7.1: one input holding interleaved pipeline chains, as
+   * a collector delivers them): how many records late a record may arrive and still be
+   * put back in its place, and how many records after its original a byte-identical
+   * copy is a `redelivered` warning rather than a `duplicate`. 0–1,000,000, default
+   * {@link DEFAULT_REORDER_WINDOW} (32). Memory grows with chains × window.
+   */
+  reorderWindow?: number
 }
 
 /** How readAuditLog reads records back through the verifier (internal). */
@@ -97,7 +107,7 @@ export function defaultVerifyThreads (): number {
 const MAX_DEFAULT_THREADS = 4
 const MAX_THREADS = 64
 
-const WARNING_KINDS: ReadonlySet<FindingKind> = new Set(['torn', 'unsealed'])
+const WARNING_KINDS: ReadonlySet<FindingKind> = new Set(['torn', 'unsealed', 'redelivered'])
 
 /** Load keys given as objects or PEM paths; a key given twice counts once. */
 function loadKeys (keys: VerifyKey[] | string[]): Map<string, VerifyKey> {
@@ -171,11 +181,11 @@ function subdirectoryHint (unread: UnreadDirectory[]): string {
  * silent pass of the same checks finds it before any record is handed out. Files only
  * (a pipe is read once): a pruned chain read from a pipe comes back `unlinked`.
  */
-async function prunedStart (group: InputGroup, keyring: ReadonlyMap<string, VerifyKey>, maxLineBytes: number, pool: SigPool | undefined): Promise<number | undefined> {
+async function prunedStart (group: InputGroup, keyring: ReadonlyMap<string, VerifyKey>, maxLineBytes: number, reorderWindow: number, pool: SigPool | undefined): Promise<number | undefined> {
   if (group.firstSeq === undefined || group.firstSeq === 0 || group.firstSeq === Infinity) return undefined
   if (group.sources.some((s) => s.kind !== 'file')) return undefined
   const quiet = (): void => {}
-  const first = await readGroup(group, { keyring, heads: HeadBook.load([], keyring, quiet), emit: quiet, maxLineBytes, requireSeal: false, onRead: quiet, pool })
+  const first = await readGroup(group, { keyring, heads: HeadBook.load([], keyring, quiet), emit: quiet, maxLineBytes, reorderWindow, requireSeal: false, onRead: quiet, pool })
   return first.chains[0]?.prunedBefore
 }
 
@@ -211,6 +221,11 @@ export async function runVerify (paths: string[], options: VerifyOptions, readBa
   const threads = options.threads ?? defaultVerifyThreads()
   if (!Number.isSafeInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw new AuditChainError('PAC_BAD_OPTION', `threads must be a whole number from 1 to ${MAX_THREADS}, got ${String(threads)}`)
+  }
+
+  const reorderWindow = options.reorderWindow ?? DEFAULT_REORDER_WINDOW
+  if (!Number.isSafeInteger(reorderWindow) || reorderWindow < 0 || reorderWindow > MAX_REORDER_WINDOW) {
+    throw new AuditChainError('PAC_BAD_OPTION', `reorderWindow must be a whole number of records from 0 to ${MAX_REORDER_WINDOW}, got ${String(reorderWindow)}`)
   }
 
   const findings = new FindingLog()
@@ -251,9 +266,9 @@ export async function runVerify (paths: string[], options: VerifyOptions, readBa
   const pool: SigPool | undefined = threads > 1 && inputs.groups.length > 0 ? createSigPool(ring, threads - 1) : undefined
   try {
     for (const group of inputs.groups) {
-      const trustedStart = readBack === undefined ? undefined : await prunedStart(group, ring, maxLineBytes, pool)
+      const trustedStart = readBack === undefined ? undefined : await prunedStart(group, ring, maxLineBytes, reorderWindow, pool)
       const reading = readBack === undefined ? undefined : { ...readBack, ...(trustedStart !== undefined ? { trustedStart } : {}) }
-      const result = await readGroup(group, { keyring: ring, heads, emit, maxLineBytes, requireSeal, stdin: options.stdin, onRead, pool, ...(reading !== undefined ? { records: reading } : {}) })
+      const result = await readGroup(group, { keyring: ring, heads, emit, maxLineBytes, reorderWindow, requireSeal, stdin: options.stdin, onRead, pool, ...(reading !== undefined ? { records: reading } : {}) })
       chains.push(...result.chains)
       files.push(...result.files)
       records += result.records

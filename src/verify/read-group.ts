@@ -12,6 +12,7 @@ import { ChainState, type ChainRecord, type LinkOptions, type RecordStatus } fro
 import type { HeadBook } from './heads.js'
 import type { InputGroup, InputSource } from './inputs.js'
 import { DEFAULT_MAX_LINE_BYTES, forEachLine, READ_CHUNK_BYTES, type InputLine } from './lines.js'
+import { chainWindowOf, Demux, DEFAULT_REORDER_WINDOW } from './demux.js'
 import { createOrderedChecker } from './ordered-check.js'
 import { checkLine, type CheckedLine } from './record-check.js'
 import type { ChainSummary, Emit, Found } from './report.js'
@@ -25,6 +26,8 @@ export interface GroupContext {
   maxLineBytes: number
   requireSeal: boolean
   windowSize?: number
+  /** Records of a merged stream a record may arrive late by (src/verify/demux.ts); default DEFAULT_REORDER_WINDOW. */
+  reorderWindow?: number
   stdin?: NodeJS.ReadableStream
   /** Progress, as deltas: bytes read, and records placed since the last call. */
   onRead: (bytes: number, records: number) => void
@@ -70,41 +73,71 @@ function malformed (held: HeldLine, atEnd: boolean): Found {
 export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<GroupResult> {
   const { emit } = ctx
   const reading = ctx.records
-  let current: ChainState
-  const newChain = (chainId: string | null, trustedStart?: number): ChainState => {
-    if (reading === undefined) return new ChainState(chainId, emit, ctx.heads, ctx.windowSize)
-    const state: ChainState = new ChainState(chainId, emit, ctx.heads, ctx.windowSize, {
-      onPlaced: (r, status) => { reading.onRecord(r, status, state.chainId) },
-      ...(trustedStart !== undefined ? { trustedStart } : {})
-    } satisfies LinkOptions)
+  const newChain = (chainId: string | null, trustedStart?: number, windowSize = ctx.windowSize, merged = false): ChainState => {
+    // In a merged stream a finding's file and line do not say which chain it is about.
+    const out: Emit = !merged
+      ? emit
+      : (f) => { emit(state.chainId === null || f.message.includes(state.chainId) ? f : { ...f, message: `${f.message} (chain ${state.chainId})` }) }
+    const link: LinkOptions | undefined = reading === undefined
+      ? undefined
+      : { onPlaced: (r, status) => { reading.onRecord(r, status, state.chainId) }, ...(trustedStart !== undefined ? { trustedStart } : {}) }
+    const state: ChainState = new ChainState(chainId, out, ctx.heads, windowSize, link)
     return state
   }
-  current = newChain(group.chainId, reading?.trustedStart)
+  const current = newChain(group.chainId, reading?.trustedStart)
   /** The line's bytes for a record read back (a copy: the read buffer is reused). */
   const kept = (line: InputLine): { bytes?: Buffer } => reading === undefined || line.bytes === undefined ? {} : { bytes: Buffer.from(line.bytes) }
   /** A record that is authentic but not placed in the chain (copied in from another). */
   const notPlaced = (r: ChainRecord): void => { reading?.onRecord(r, r.failed ? 'invalid' : 'unlinked', r.fields.chainId as string ?? null) }
-  const finished: ChainSummary[] = []
-  // A single input (standard input, or one file: a pipeline stage's destination) may hold
-  // several pipeline chains one after another, one per run of the stage. A validly
-  // signed chain.open of another chain marked `pipeline` is held for one record: if the
-  // next record links to it, a new chain starts there; if not, it was copied in
-  // (inserted). The file transport's chains never share a file, so theirs is inserted.
+  // A single input (standard input, or one file: a pipeline stage's destination, or a
+  // collector's file) may hold the chains of pipeline stages, one after another or
+  // interleaved. From the first pipeline chain.open on, the records are routed by their
+  // hash links (demux.ts). The file transport's chains never share a file: in a group
+  // of several files, or a single file before any pipeline chain.open, a control record
+  // of another chain was copied in.
   const mayHoldSeveral = group.sources.length === 1
-  let opening: { record: ChainRecord, chainId: string } | undefined
-  const startNewChain = (): void => {
-    if (opening === undefined) return
-    if (current.hasRecords) finished.push(current.finish(ctx.requireSeal))
-    current = newChain(opening.chainId)
-    current.add(opening.record)
-    opening = undefined
+  const reorderWindow = ctx.reorderWindow ?? DEFAULT_REORDER_WINDOW
+  let demux: Demux | undefined
+  /** The hash of the newest record placed in `current` (where a demux takes over from). */
+  let currentTail: string | undefined
+  const startDemux = (): Demux => {
+    const first = current.hasRecords && currentTail !== undefined ? { state: current, tail: currentTail } : undefined
+    return new Demux({
+      window: reorderWindow,
+      emit,
+      requireSeal: ctx.requireSeal,
+      notPlaced,
+      newChain: (chainId) => newChain(chainId, undefined, chainWindowOf(reorderWindow), true)
+    }, first)
   }
-  const insertedOpening = (): void => {
-    if (opening === undefined) return
-    const { record, chainId } = opening
-    opening = undefined
-    emit({ kind: 'inserted', file: record.file, line: record.line, seq: record.member.seq, message: `this chain.open record belongs to chain ${chainId}, not to chain ${String(current.chainId)} whose file this is, and no record of its chain follows it: it was copied in from another log` })
-    notPlaced(record)
+  /** Records of a single input before its first control record: held (at most the window) until one says whether the input is a merged stream. */
+  let prelude: Array<{ record: ChainRecord, at: number }> | undefined = mayHoldSeveral ? [] : undefined
+  const place = (record: ChainRecord, at: number): void => {
+    if (demux !== undefined) {
+      demux.add(record, at)
+      return
+    }
+    const { fields, member } = record
+    const event = typeof fields.event === 'string' ? fields.event : undefined
+    const chainId = typeof fields.chainId === 'string' ? fields.chainId : undefined
+    if (!record.failed && chainId !== undefined && event !== undefined && CONTROL_EVENTS.has(event)) {
+      if (current.chainId === null) {
+        current.learnId(chainId)
+      } else if (chainId !== current.chainId) {
+        // A validly signed control record of another chain (same key): copied in from
+        // another log. It is not placed in this chain, so it costs one finding only.
+        emit({ kind: 'inserted', file: record.file, line: record.line, seq: member.seq, message: `this ${event} record belongs to chain ${chainId}, not to chain ${current.chainId} whose file this is: it was copied in from another log` })
+        notPlaced(record)
+        return
+      }
+    }
+    current.add(record)
+    currentTail = member.hash
+  }
+  const flushPrelude = (): void => {
+    const held = prelude ?? []
+    prelude = undefined
+    for (const h of held) place(h.record, h.at)
   }
   let records = 0
   let recordsReported = 0
@@ -125,8 +158,8 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
 
     const reportHeld = (held: HeldLine[], atEnd: boolean): void => {
       for (const h of held) {
-        if (current.isSealed && (h.terminated || !atEnd)) {
-          const seal = `the chain's seal (chain.close at seq ${String(current.sealSeq)})`
+        if ((demux === undefined ? current.isSealed : demux.isSealed) && (h.terminated || !atEnd)) {
+          const seal = `the chain's seal (chain.close at seq ${String(demux === undefined ? current.sealSeq : demux.sealSeq)})`
           emit({
             kind: 'after-seal',
             file: h.file,
@@ -198,27 +231,21 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
       }
       torn.reset()
       if (failure !== null) emit({ kind: failure.kind, file, line: line.number, seq: member.seq, message: failure.message, group: failure.group })
-      if (opening !== undefined) {
-        if (failure === null && member.seq === 1 && member.prev === opening.record.member.hash) startNewChain()
-        else insertedOpening()
-      }
-
-      if (failure === null && chainId !== undefined && event !== undefined && CONTROL_EVENTS.has(event)) {
-        if (current.chainId === null) {
-          current.learnId(chainId)
-        } else if (chainId !== current.chainId) {
-          if (mayHoldSeveral && event === 'chain.open' && member.seq === 0 && fields.pipeline === true) {
-            opening = { record: { file, line: line.number, member, fields, failed: false, epoch, ...kept(line) }, chainId }
-            return
-          }
-          // A validly signed control record of another chain (same key): copied in from
-          // another log. It is not placed in this chain, so it costs one finding only.
-          emit({ kind: 'inserted', file, line: line.number, seq: member.seq, message: `this ${event} record belongs to chain ${chainId}, not to chain ${current.chainId} whose file this is: it was copied in from another log` })
-          notPlaced({ file, line: line.number, member, fields, failed: false, ...kept(line) })
+      const record: ChainRecord = { file, line: line.number, member, fields, failed: failure !== null, epoch, ...kept(line) }
+      const pipelineOpen = failure === null && event === 'chain.open' && member.seq === 0 && fields.pipeline === true
+      if (prelude !== undefined) {
+        const control = failure === null && event !== undefined && CONTROL_EVENTS.has(event)
+        if (!control && prelude.length < reorderWindow) {
+          prelude.push({ record, at: records })
           return
         }
+        const held = prelude
+        prelude = undefined
+        if (pipelineOpen) demux = startDemux()
+        for (const h of held) place(h.record, h.at)
       }
-      current.add({ file, line: line.number, member, fields, failed: failure !== null, epoch, ...kept(line) })
+      if (demux === undefined && mayHoldSeveral && pipelineOpen && chainId !== current.chainId) demux = startDemux()
+      place(record, records)
     }
 
     const checker = ctx.pool === undefined ? undefined : createOrderedChecker(ctx.pool, ctx.keyring, onLine, reading !== undefined)
@@ -234,6 +261,7 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
     try {
       await forEachLine(openSource(source, ctx.stdin), ctx.maxLineBytes, paced, reportRead)
       await checker?.finish()
+      flushPrelude()
       // Records still in the signature threads at the last chunk are counted now.
       reportRead(0)
     } catch (err) {
@@ -247,7 +275,6 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
     }
   }
 
-  // A chain.open last in the input starts a chain of its own (a run that ended at once).
-  startNewChain()
-  return { chains: [...finished, ...(current.hasRecords ? [current.finish(ctx.requireSeal)] : [])], records, files }
+  if (demux !== undefined) return { chains: demux.finish(), records, files }
+  return { chains: current.hasRecords ? [current.finish(ctx.requireSeal)] : [], records, files }
 }

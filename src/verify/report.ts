@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs'
  * the writer signed that the log was shorter than its head (FORMAT.md §5.2). `bad-cert`, `out-of-window` and
  * `epoch-order` come only with epoch keys (§10).
  * `torn` is always a warning; `unsealed` is a warning unless a seal is required.
+ * `redelivered` (a warning) comes only from a merged stream (§7.1).
  */
 export type FindingKind =
   | 'malformed'
@@ -34,6 +35,7 @@ export type FindingKind =
   | 'epoch-order'
   | 'rollback'
   | 'truncated'
+  | 'redelivered'
 
 export type Severity = 'problem' | 'warning'
 
@@ -231,6 +233,23 @@ export function formatChain (c: ChainSummary): string {
   return `chain ${id}: ${range} in ${fileList(c.files)}, ${state}${time}${c.epochs === undefined ? '' : `, ${formatEpochs(c.epochs)}`}`
 }
 
+// One line per chain up to here: 16 per-process chains read as a list; a collector's
+// stream of 1,000 chains would bury the verdict, so it is summarised (--json keeps all).
+const CHAIN_LINES = 20
+const UNSEALED_LISTED = 10
+
+/** One line per chain; beyond CHAIN_LINES chains, counts and the chains not sealed. */
+export function formatChains (chains: ChainSummary[]): string[] {
+  if (chains.length <= CHAIN_LINES) return chains.map(formatChain)
+  const open = chains.filter((c) => !c.sealed)
+  const records = chains.reduce((n, c) => n + c.records, 0)
+  const out = [`${plural(chains.length, 'chain')}, ${plural(records, 'record')}: ${chains.length - open.length} sealed, ${open.length} not sealed${open.length === 0 ? '' : ':'}`]
+  for (const c of open.slice(0, UNSEALED_LISTED)) out.push(`  ${formatChain(c)}`)
+  if (open.length > UNSEALED_LISTED) out.push(`  ... and ${open.length - UNSEALED_LISTED} more not sealed`)
+  out.push('(each chain is listed with --json)')
+  return out
+}
+
 /** `epochs 0–3 of series 5f0c6a1e…, epoch 3 open`. */
 function formatEpochs (e: EpochSpan): string {
   const which = e.first === e.last ? `epoch ${e.first}` : `epochs ${e.first}–${e.last}`
@@ -278,7 +297,7 @@ export function formatReport (r: VerifyReport, options: { quiet?: boolean } = {}
     for (const f of r.warnings) out.push(formatFinding(f))
     out.push(...omittedLines(r, r.warnings))
     if (out.length > 0) out.push('')
-    for (const c of r.chains) out.push(formatChain(c))
+    out.push(...formatChains(r.chains))
     if (r.state !== undefined) out.push(formatState(r.state))
   }
   out.push(formatVerdict(r))

@@ -51,11 +51,53 @@ async function write (out: NodeJS.WritableStream, chunk: string | Buffer): Promi
 
 type Printer = { print: (e: AuditEntry) => Promise<void>, end: () => Promise<void> }
 
+// Lines are gathered into buffers of this size: a Buffer.concat of each line and its
+// newline was a copy of the whole log in short-lived buffers, and one write per record.
+const JSON_CHUNK_BYTES = 64 * 1024
+const NEWLINE = 0x0a
+
 function jsonPrinter (out: NodeJS.WritableStream): Printer {
-  const newline = Buffer.from('\n')
+  let chunk = Buffer.allocUnsafeSlow(JSON_CHUNK_BYTES)
+  let used = 0
+  let flushScheduled = false
+  /** Hand what was gathered to `out` (a fresh buffer then: `out` may still hold this one). */
+  const take = (): Buffer | undefined => {
+    if (used === 0) return undefined
+    const full = chunk.subarray(0, used)
+    chunk = Buffer.allocUnsafeSlow(JSON_CHUNK_BYTES)
+    used = 0
+    return full
+  }
+  // Once per turn of the event loop too, so a record never waits for the next 64 KiB of
+  // output (a filter that selects one record in a thousand prints as it goes).
+  const flushLater = (): void => {
+    flushScheduled = false
+    const full = take()
+    if (full !== undefined) out.write(full)
+  }
   return {
-    print: async (e) => { await write(out, Buffer.concat([e.bytes, newline])) },
-    end: async () => {}
+    print: async (e) => {
+      const length = e.bytes.length + 1
+      if (used + length > JSON_CHUNK_BYTES) {
+        const full = take()
+        if (full !== undefined) await write(out, full)
+      }
+      if (length > JSON_CHUNK_BYTES) {
+        await write(out, Buffer.concat([e.bytes, Buffer.from([NEWLINE])]))
+        return
+      }
+      e.bytes.copy(chunk, used)
+      chunk[used + length - 1] = NEWLINE
+      used += length
+      if (!flushScheduled) {
+        flushScheduled = true
+        setImmediate(flushLater)
+      }
+    },
+    end: async () => {
+      const full = take()
+      if (full !== undefined) await write(out, full)
+    }
   }
 }
 

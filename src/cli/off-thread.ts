@@ -31,16 +31,16 @@ export type CommandOutcome =
   | { kind: 'internal', message: string }
 
 /**
- * The thread's heap limits. Young generation 3 MB: V8 makes that 1 MiB semi-spaces, the
- * size `--max-semi-space-size=1` measured best at (as fast as the default 16 MiB, some
- * 35 MB less for show). Old generation 1024 MB: not for the limit itself (the live set
- * is ~15 MB, and the largest line a record may be, 64 MiB, peaks under 450 MB) but
- * because V8 picks how far the old generation may grow past what is alive by the
- * limit: ×4 at 2 GB and more (node's default here), ×1.6 at 1 GB. Records in flight
- * outlive a 1 MiB semi-space and are promoted, so the old generation is mostly
- * garbage waiting for that threshold (report: −35 MB; bench/README.md "Memory").
+ * The thread's heap limits. Young generation 6 MB: V8 makes that 2 MiB semi-spaces
+ * (the main thread's grow to 16 MiB); 1 MiB ones took ~5 MB less but spent a quarter
+ * more time in the garbage collector. Old generation 1024 MB: not for the limit itself
+ * (the live set is ~15 MB, and a line at the 64 MiB limit peaks under 450 MB) but
+ * because V8 lets the old generation grow past what is alive by a factor it picks
+ * from the limit: ×4 at 2 GB and more (node's default here), ×1.6 at 1 GB. Records in
+ * flight outlive a small young generation and are promoted, so the old generation is
+ * mostly garbage waiting for that threshold (report: −35 MB; bench/README.md "Memory").
  */
-export const COMMAND_THREAD_LIMITS = { maxYoungGenerationSizeMb: 3, maxOldGenerationSizeMb: 1024 }
+export const COMMAND_THREAD_LIMITS = { maxYoungGenerationSizeMb: 6, maxOldGenerationSizeMb: 1024 }
 
 /** True when the command can run in a thread: it reads no standard input. */
 export function runsOffThread (paths: string[]): boolean {

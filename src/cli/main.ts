@@ -13,8 +13,9 @@ import { runEpochs } from './epochs.js'
 import { runHead } from './head.js'
 import { runInit } from './init.js'
 import { runKeygen } from './keygen.js'
-import { runShow } from './show.js'
-import { DEFAULT_MAX_RECORDS, runReport } from './report.js'
+import { runOffThread, runsOffThread } from './off-thread.js'
+import { runShow, type ShowCliOptions } from './show.js'
+import { DEFAULT_MAX_RECORDS, runReport, type ReportCliOptions } from './report.js'
 import { UsageError } from './usage-error.js'
 import { runVerify } from './verify.js'
 
@@ -64,6 +65,15 @@ Commands in short:
 Exit status: 0 intact (or done), 1 problems found, 2 could not run (a usage error,
 an unreadable file or key). Reference: docs/cli.md in the package.
 `
+
+/** Whether standard output and error are terminals, for a command run in a thread (which cannot tell). */
+const ttys = (): { stdoutIsTTY: boolean, stderrIsTTY: boolean } => ({ stdoutIsTTY: process.stdout.isTTY === true, stderrIsTTY: process.stderr.isTTY === true })
+
+/** The exit status of a command run in a thread; a closed standard output ends the process as below. */
+function ended (status: number | 'broken-pipe'): number {
+  if (status === 'broken-pipe') process.exit(EXIT_BROKEN_PIPE)
+  return status
+}
 
 /** The exit status the command's module returned (commander's actions return nothing). */
 let exitStatus = 0
@@ -126,7 +136,11 @@ readBackOptions(trustOptions(program.command('show')
 Only intact records are printed (hash, signature, key window and every link back to
 the chain's start check), unless --include-unverified.
 Exit status as verify: 0 intact, 1 problems found, 2 could not run.`)
-  .action(async (paths: string[], options) => { exitStatus = (await runShow(paths, options)) ? 0 : 1 })
+  .action(async (paths: string[], options: ShowCliOptions) => {
+    exitStatus = runsOffThread(paths)
+      ? ended(await runOffThread({ command: 'show', paths, options, ...ttys() }))
+      : (await runShow(paths, options)) ? 0 : 1
+  })
 
 readBackOptions(trustOptions(program.command('report')
   .description('Write one self-contained HTML page for auditors: the verdict, the keys and anchors used, one row per chain, a timeline with alerts and findings marked, the findings, and the records (filter, sort, full JSON on click; records not intact are marked). It opens offline in any browser; nothing in the log can run in it.')
@@ -139,7 +153,11 @@ readBackOptions(trustOptions(program.command('report')
   .addHelpText('after', `
 The verdict goes to stderr, "report written to FILE" to stdout.
 Exit status as verify: 0 intact, 1 problems found, 2 could not run.`)
-  .action(async (paths: string[], options) => { exitStatus = (await runReport(paths, options)) ? 0 : 1 })
+  .action(async (paths: string[], options: ReportCliOptions) => {
+    exitStatus = runsOffThread(paths)
+      ? ended(await runOffThread({ command: 'report', paths, options, ...ttys() }))
+      : (await runReport(paths, options)) ? 0 : 1
+  })
 
 trustOptions(program.command('head')
   .description('Print the signed head of a log, byte for byte, one line per head file, to ship it off the host (e.g. from cron: audit-chain head LOG >> /offhost/heads.jsonl).')

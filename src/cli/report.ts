@@ -9,7 +9,7 @@ import { collectReport, DEFAULT_MAX_RECORDS } from '../report/collect.js'
 import { writeReport } from '../report/html.js'
 import { formatVerdict, printable } from '../verify/index.js'
 import { reportHeader } from '../verify/report.js'
-import { readBackOptions, type ReadBackCliOptions } from './show.js'
+import { readBackOptions, type CommandIo, type ReadBackCliOptions } from './show.js'
 import { UsageError, wholeNumber } from './usage-error.js'
 
 export { DEFAULT_MAX_RECORDS }
@@ -23,7 +23,7 @@ export interface ReportCliOptions extends ReadBackCliOptions {
 }
 
 /** `audit-chain report PATH... --out FILE`: true when the records read were intact (exit status 0). */
-export async function runReport (paths: string[], options: ReportCliOptions): Promise<boolean> {
+export async function runReport (paths: string[], options: ReportCliOptions, io: CommandIo = process): Promise<boolean> {
   const trust = readBackOptions('report', paths, options)
   if (typeof options.out !== 'string' || options.out === '') throw new UsageError('report needs --out FILE: where to write the HTML page (such as --out report.html)')
   const maxRecords = options.maxRecords !== undefined ? wholeNumber('max-records', options.maxRecords, 1, 10_000_000) : undefined
@@ -46,7 +46,7 @@ export async function runReport (paths: string[], options: ReportCliOptions): Pr
     records.dispose()
   }
   const verdict = formatVerdict({ ...reportHeader(), ok: data.ok, records: data.records, chains: data.chains, files: data.files, problems: data.problems, warnings: data.warnings, omitted: data.omitted, durationMs: data.durationMs })
-  process.stderr.write(`${verdict}\n`)
-  process.stdout.write(`report written to ${printable(out)} (${data.keptCount} of ${data.shown} records in full)\n`)
+  io.stderr.write(`${verdict}\n`)
+  io.stdout.write(`report written to ${printable(out)} (${data.keptCount} of ${data.shown} records in full)\n`)
   return data.ok
 }

@@ -52,17 +52,59 @@ async function write (out: NodeJS.WritableStream, chunk: string | Buffer): Promi
 
 type Printer = { print: (e: AuditEntry) => Promise<void>, end: () => Promise<void> }
 
+// Lines are gathered into buffers of this size: a Buffer.concat of each line and its
+// newline was a copy of the whole log in short-lived buffers, and one write per record.
+const JSON_CHUNK_BYTES = 64 * 1024
+const NEWLINE = 0x0a
+
 function jsonPrinter (out: NodeJS.WritableStream): Printer {
-  const newline = Buffer.from('\n')
+  let chunk = Buffer.allocUnsafeSlow(JSON_CHUNK_BYTES)
+  let used = 0
+  let flushScheduled = false
+  /** Hand what was gathered to `out` (a fresh buffer then: `out` may still hold this one). */
+  const take = (): Buffer | undefined => {
+    if (used === 0) return undefined
+    const full = chunk.subarray(0, used)
+    chunk = Buffer.allocUnsafeSlow(JSON_CHUNK_BYTES)
+    used = 0
+    return full
+  }
+  // Once per turn of the event loop too, so a record never waits for the next 64 KiB of
+  // output (a filter that selects one record in a thousand prints as it goes).
+  const flushLater = (): void => {
+    flushScheduled = false
+    const full = take()
+    if (full !== undefined) out.write(full)
+  }
   return {
-    print: async (e) => { await write(out, Buffer.concat([e.bytes, newline])) },
-    end: async () => {}
+    print: async (e) => {
+      const length = e.bytes.length + 1
+      if (used + length > JSON_CHUNK_BYTES) {
+        const full = take()
+        if (full !== undefined) await write(out, full)
+      }
+      if (length > JSON_CHUNK_BYTES) {
+        await write(out, Buffer.concat([e.bytes, Buffer.from([NEWLINE])]))
+        return
+      }
+      e.bytes.copy(chunk, used)
+      chunk[used + length - 1] = NEWLINE
+      used += length
+      if (!flushScheduled) {
+        flushScheduled = true
+        setImmediate(flushLater)
+      }
+    },
+    end: async () => {
+      const full = take()
+      if (full !== undefined) await write(out, full)
+    }
   }
 }
 
 // pino-pretty and csv-stringify are loaded only for their format: every other command
 // (verify above all) would otherwise carry their module graphs in memory for nothing.
-async function prettyPrinter (out: NodeJS.WriteStream): Promise<Printer> {
+async function prettyPrinter (out: CommandIo['stdout']): Promise<Printer> {
   const { prettyFactory } = await import('pino-pretty')
   // The same option set users get from pino-audit-chain/pretty (docs/pretty.md).
   const { prettyOptions } = await import('../pretty.js')
@@ -122,23 +164,29 @@ export function readBackOptions (command: string, paths: string[], options: Read
   return { keys, masters, certs, heads: options.head ?? [], filter, ...(threads !== undefined ? { threads } : {}), ...(reorderWindow !== undefined ? { reorderWindow } : {}), ...(options.recursive === true ? { recursive: true } : {}) }
 }
 
+/** Where a command prints: the process's streams, or their descriptors written from a thread (off-thread.ts). */
+export interface CommandIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean }
+  stderr: NodeJS.WritableStream
+}
+
 /** `audit-chain show PATH...`: true when the records read were intact (exit status 0). */
-export async function runShow (paths: string[], options: ShowCliOptions): Promise<boolean> {
+export async function runShow (paths: string[], options: ShowCliOptions, io: CommandIo = process): Promise<boolean> {
   const trust = readBackOptions('show', paths, options)
-  const format = (options.format ?? (process.stdout.isTTY === true ? 'pretty' : 'json')) as Format
+  const format = (options.format ?? (io.stdout.isTTY === true ? 'pretty' : 'json')) as Format
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')} (got "${String(options.format)}")`)
   if (options.fields !== undefined && format !== 'csv') throw new UsageError('--fields chooses the columns of --format csv; add --format csv')
   const fields = options.fields !== undefined ? options.fields.split(',').map((f) => f.trim()) : DEFAULT_CSV_FIELDS
   if (fields.some((f) => f === '')) throw new UsageError(`--fields needs comma-separated field names such as time,result.exitCode (got "${String(options.fields)}")`)
   const all = options.includeUnverified === true
   const reader = readAuditLog(paths, trust)
-  const printer = format === 'json' ? jsonPrinter(process.stdout) : format === 'csv' ? await csvPrinter(process.stdout, fields, all) : await prettyPrinter(process.stdout)
+  const printer = format === 'json' ? jsonPrinter(io.stdout) : format === 'csv' ? await csvPrinter(io.stdout, fields, all) : await prettyPrinter(io.stdout)
   for await (const entry of reader) {
     if (entry.status === 'intact' || all) await printer.print(entry)
   }
   await printer.end()
   const report = reader.report
   if (report === undefined) return false
-  process.stderr.write(formatReport(report))
+  io.stderr.write(formatReport(report))
   return report.ok
 }

@@ -35,6 +35,11 @@ export interface InputLine {
   bytes: Buffer | undefined
   /** False for a last line with no `\n` after it: a candidate torn line. */
   terminated: boolean
+  /**
+   * True when `bytes` is a private copy, not a view of a read buffer, so it may be kept
+   * as it is (ordered-check.ts copies the lines it holds for readAuditLog).
+   */
+  owned?: boolean
 }
 
 /**

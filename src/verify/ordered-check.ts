@@ -219,7 +219,7 @@ export function createOrderedChecker (pool: SigPool, keyring: ReadonlyMap<string
       if (failure !== undefined) throw failure
       // Records read back (readAuditLog) keep their bytes; the in-flight byte limit bounds them.
       const bytes = keepBytes && line.bytes !== undefined ? Buffer.from(line.bytes) : undefined
-      const meta: InputLine = { number: line.number, offset: line.offset, length: line.length, bytes, terminated: line.terminated }
+      const meta: InputLine = { number: line.number, offset: line.offset, length: line.length, bytes, terminated: line.terminated, owned: bytes !== undefined }
       if (line.bytes === undefined) return known(line, meta, null)
       const checked = checkLineUpToSignature(line.bytes, keyring)
       if (checked.kind === 'signature' && line.terminated) {

@@ -85,8 +85,12 @@ export async function readGroup (group: InputGroup, ctx: GroupContext): Promise<
     return state
   }
   const current = newChain(group.chainId, reading?.trustedStart)
-  /** The line's bytes for a record read back (a copy: the read buffer is reused). */
-  const kept = (line: InputLine): { bytes?: Buffer } => reading === undefined || line.bytes === undefined ? {} : { bytes: Buffer.from(line.bytes) }
+  /**
+   * The line's bytes for a record read back: a copy, since a view would keep its whole
+   * read chunk alive, unless the signature checker already copied them (a second copy
+   * per record was a third of show's garbage on a 1 GB log, bench/README.md "Memory").
+   */
+  const kept = (line: InputLine): { bytes?: Buffer } => reading === undefined || line.bytes === undefined ? {} : { bytes: line.owned === true ? line.bytes : Buffer.from(line.bytes) }
   /** A record that is authentic but not placed in the chain (copied in from another). */
   const notPlaced = (r: ChainRecord): void => { reading?.onRecord(r, r.failed ? 'invalid' : 'unlinked', r.fields.chainId as string ?? null) }
   // A single input (standard input, or one file: a pipeline stage's destination, or a

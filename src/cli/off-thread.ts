@@ -1,0 +1,76 @@
+/**
+ * `show` and `report` run in a worker thread whose young generation is capped, so that
+ * reading a gigabyte of log fits in less memory than the main thread can (issues 15
+ * and 17: under 150 MB). Reading back allocates some 10 KB of short-lived strings,
+ * objects and buffers per record; on the main thread V8 lets its young generation grow
+ * to 2 × 16 MiB semi-spaces for that, and the buffers those objects hold wait for it
+ * to fill. `--max-semi-space-size` would do the same but is read only when node
+ * starts; a thread's resourceLimits are set when it starts (bench/README.md "Memory").
+ *
+ * The thread prints straight to the process's standard output and error: nothing
+ * printed passes through this thread. Standard input (`-`) is read here as before,
+ * since it would have to pass through this thread anyway.
+ */
+import { Worker } from 'node:worker_threads'
+import { AuditChainError, type AuditChainErrorCode } from '../errors.js'
+import { UsageError } from './usage-error.js'
+import type { ReportCliOptions } from './report.js'
+import type { ShowCliOptions } from './show.js'
+
+/** What the thread is told to run (structured-cloned: commander's options are plain data). */
+export type ThreadCommand =
+  | { command: 'show', paths: string[], options: ShowCliOptions, stdoutIsTTY: boolean, stderrIsTTY: boolean }
+  | { command: 'report', paths: string[], options: ReportCliOptions, stdoutIsTTY: boolean, stderrIsTTY: boolean }
+
+/** How the command ended, as the thread tells it. */
+export type CommandOutcome =
+  | { kind: 'done', status: number }
+  | { kind: 'broken-pipe' }
+  | { kind: 'usage', message: string }
+  | { kind: 'audit', code: AuditChainErrorCode, message: string }
+  | { kind: 'internal', message: string }
+
+/**
+ * The thread's heap limits. Young generation 6 MB: V8 makes that 2 MiB semi-spaces
+ * (the main thread's grow to 16 MiB); 1 MiB ones took ~5 MB less but spent a quarter
+ * more time in the garbage collector. Old generation 1024 MB: not for the limit itself
+ * (the live set is ~15 MB, and a line at the 64 MiB limit peaks under 450 MB) but
+ * because V8 lets the old generation grow past what is alive by a factor it picks
+ * from the limit: ×4 at 2 GB and more (node's default here), ×1.6 at 1 GB. Records in
+ * flight outlive a small young generation and are promoted, so the old generation is
+ * mostly garbage waiting for that threshold (report: −35 MB; bench/README.md "Memory").
+ */
+export const COMMAND_THREAD_LIMITS = { maxYoungGenerationSizeMb: 6, maxOldGenerationSizeMb: 1024 }
+
+/** True when the command can run in a thread: it reads no standard input. */
+export function runsOffThread (paths: string[]): boolean {
+  return !paths.includes('-')
+}
+
+/**
+ * Run `show` or `report` in a worker thread; resolves with the exit status, throws the
+ * UsageError or AuditChainError the command threw there, and returns `brokenPipe` when
+ * the reader of standard output went away (the caller ends as SIGPIPE would).
+ */
+export async function runOffThread (task: ThreadCommand): Promise<number | 'broken-pipe'> {
+  const worker = new Worker(new URL('./command-thread.js', import.meta.url), { workerData: task, resourceLimits: COMMAND_THREAD_LIMITS })
+  let outcome: CommandOutcome | undefined
+  worker.on('message', (m: CommandOutcome) => { outcome ??= m })
+  const failure = await new Promise<Error | undefined>((resolve) => {
+    worker.once('error', (err) => { resolve(err) })
+    worker.once('exit', () => { resolve(undefined) })
+  })
+  if (outcome === undefined) {
+    if ((failure as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      throw new AuditChainError('PAC_VERIFY_FAILED', `${task.command} ran out of memory: the thread that reads the log may use ${COMMAND_THREAD_LIMITS.maxOldGenerationSizeMb} MB of heap, and lines up to the 64 MiB limit need less than half of it; the log was not read to the end`)
+    }
+    throw new Error(`the ${task.command} thread failed (${failure?.message ?? 'it ended without saying how'})`)
+  }
+  switch (outcome.kind) {
+    case 'done': return outcome.status
+    case 'broken-pipe': return 'broken-pipe'
+    case 'usage': throw new UsageError(outcome.message)
+    case 'audit': throw new AuditChainError(outcome.code, outcome.message)
+    case 'internal': throw new Error(outcome.message)
+  }
+}

@@ -1,5 +1,5 @@
 /**
- * `show` and `report` run in a worker thread with a small young generation (src/cli/
+ * `verify`, `show` and `report` run in a worker thread with a small young generation (src/cli/
  * off-thread.ts) and print from there straight to the process's standard output and
  * error. What a user relies on stays the same: the exact bytes, however slowly the
  * reader takes them; the exit status and the one-line errors; standard input read too.
@@ -85,4 +85,29 @@ test('report prints "report written to" on stdout and the verdict on stderr, and
   const bad = spawnSync(process.execPath, [CLI, 'report', changed, '--key', k.pubPath, '--out', out], { encoding: 'utf8' })
   assert.equal(bad.status, 1, bad.stderr)
   assert.match(bad.stderr, /PROBLEMS/)
+})
+
+test('verify runs in the thread too: the same report from the file as from standard input (read on the main thread), --state written, exit 1 on a changed record', (t) => {
+  const ws = workspace()
+  t.after(ws.cleanup)
+  const k = ws.key()
+  const log = writeChain(ws.dir, k.key, { name: 'audit.log', records: 50 })
+  const state = join(ws.dir, 'state.json')
+  const fromFile = spawnSync(process.execPath, [CLI, 'verify', log.path, '--key', k.pubPath, '--json', '--state', state], { encoding: 'utf8' })
+  assert.equal(fromFile.status, 0, fromFile.stderr)
+  assert.equal(fromFile.stderr, '')
+  const fromStdin = spawnSync(process.execPath, [CLI, 'verify', '-', '--key', k.pubPath, '--json'], { encoding: 'utf8', input: readFileSync(log.path) })
+  assert.equal(fromStdin.status, 0, fromStdin.stderr)
+  const [a, b] = [JSON.parse(fromFile.stdout), JSON.parse(fromStdin.stdout)]
+  assert.deepEqual([a.ok, a.records, a.chains[0].lastSeq, a.chains[0].id], [true, 52, b.chains[0].lastSeq, b.chains[0].id])
+  assert.equal(a.state.file, state)
+  assert.ok(JSON.parse(readFileSync(state, 'utf8')), 'the thread wrote the state file')
+  const lines = readFileSync(log.path, 'utf8').split('\n')
+  lines[7] = lines[7].replace('"i":6', '"i":66')
+  const changed = join(ws.dir, 'changed.log')
+  writeFileSync(changed, lines.join('\n'))
+  const bad = spawnSync(process.execPath, [CLI, 'verify', changed, '--key', k.pubPath], { encoding: 'utf8' })
+  assert.equal(bad.status, 1)
+  assert.match(bad.stdout, /changed\.log:8 seq 7 +modified/)
+  assert.match(bad.stdout, /PROBLEMS FOUND/)
 })

@@ -1,5 +1,5 @@
 /**
- * The worker-thread side of src/cli/off-thread.ts: runs `show` or `report` and prints
+ * The worker-thread side of src/cli/off-thread.ts: runs `verify`, `show` or `report` and prints
  * straight to the process's standard output and error (fd-writer.ts), then tells the
  * main thread the exit status, or the error, as plain data.
  */
@@ -10,6 +10,7 @@ import type { CommandOutcome, ThreadCommand } from './off-thread.js'
 import { runReport } from './report.js'
 import { runShow } from './show.js'
 import { UsageError } from './usage-error.js'
+import { runVerify } from './verify.js'
 
 const { command, paths, options, stdoutIsTTY, stderrIsTTY } = workerData as ThreadCommand
 const port = parentPort as NonNullable<typeof parentPort>
@@ -25,8 +26,10 @@ for (const stream of [io.stdout, io.stderr]) {
 }
 
 try {
-  const ok = command === 'show' ? await runShow(paths, options, io) : await runReport(paths, options, io)
-  tell({ kind: 'done', status: ok ? 0 : 1 })
+  const status = command === 'verify'
+    ? await runVerify(paths, options, io)
+    : (command === 'show' ? await runShow(paths, options, io) : await runReport(paths, options, io)) ? 0 : 1
+  tell({ kind: 'done', status })
 } catch (err) {
   if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') tell({ kind: 'broken-pipe' })
   else if (err instanceof UsageError) tell({ kind: 'usage', message: err.message })

@@ -17,7 +17,7 @@ import { runOffThread, runsOffThread } from './off-thread.js'
 import { runShow, type ShowCliOptions } from './show.js'
 import { DEFAULT_MAX_RECORDS, runReport, type ReportCliOptions } from './report.js'
 import { UsageError } from './usage-error.js'
-import { runVerify } from './verify.js'
+import { runVerify, type VerifyCliOptions } from './verify.js'
 
 const EXIT_CANNOT_RUN = 2
 const EXIT_BROKEN_PIPE = 128 + 13
@@ -123,7 +123,11 @@ and lines of one file failing alike in a row as one finding,
   FILE:FIRST–LAST seqs A–B  KIND — COUNT lines/records ...
 then one line per chain, and the verdict (INTACT or PROBLEMS FOUND).
 Exit status: 0 intact, 1 problems found, 2 could not run.`)
-  .action(async (paths: string[], options) => { exitStatus = await runVerify(paths, options) })
+  .action(async (paths: string[], options: VerifyCliOptions) => {
+    exitStatus = runsOffThread(paths)
+      ? ended(await runOffThread({ command: 'verify', paths, options, ...ttys() }))
+      : await runVerify(paths, options)
+  })
 
 readBackOptions(trustOptions(program.command('show')
   .description('Print the records of audit logs that the verifier vouches for, filtered. Findings and the verdict go to stderr.')

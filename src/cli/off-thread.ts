@@ -1,7 +1,7 @@
 /**
- * `show` and `report` run in a worker thread whose young generation is capped, so that
- * reading a gigabyte of log fits in less memory than the main thread can (issues 15
- * and 17: under 150 MB). Reading back allocates some 10 KB of short-lived strings,
+ * `verify`, `show` and `report` run in a worker thread whose young generation is capped,
+ * so that reading a gigabyte of log fits in less memory than the main thread can
+ * (issues 15 and 17: under 150 MB; issue 16: a collector's stream of 1,000 chains). Reading back allocates some 10 KB of short-lived strings,
  * objects and buffers per record; on the main thread V8 lets its young generation grow
  * to 2 × 16 MiB semi-spaces for that, and the buffers those objects hold wait for it
  * to fill. `--max-semi-space-size` would do the same but is read only when node
@@ -16,11 +16,13 @@ import { AuditChainError, type AuditChainErrorCode } from '../errors.js'
 import { UsageError } from './usage-error.js'
 import type { ReportCliOptions } from './report.js'
 import type { ShowCliOptions } from './show.js'
+import type { VerifyCliOptions } from './verify.js'
 
 /** What the thread is told to run (structured-cloned: commander's options are plain data). */
 export type ThreadCommand =
   | { command: 'show', paths: string[], options: ShowCliOptions, stdoutIsTTY: boolean, stderrIsTTY: boolean }
   | { command: 'report', paths: string[], options: ReportCliOptions, stdoutIsTTY: boolean, stderrIsTTY: boolean }
+  | { command: 'verify', paths: string[], options: VerifyCliOptions, stdoutIsTTY: boolean, stderrIsTTY: boolean }
 
 /** How the command ended, as the thread tells it. */
 export type CommandOutcome =
@@ -48,7 +50,7 @@ export function runsOffThread (paths: string[]): boolean {
 }
 
 /**
- * Run `show` or `report` in a worker thread; resolves with the exit status, throws the
+ * Run `verify`, `show` or `report` in a worker thread; resolves with the exit status, throws the
  * UsageError or AuditChainError the command threw there, and returns `brokenPipe` when
  * the reader of standard output went away (the caller ends as SIGPIPE would).
  */

@@ -13,6 +13,9 @@ export interface Progress {
   done: () => void
 }
 
+/** Standard error: the process's, or its descriptor written from the command thread (off-thread.ts). */
+export type ProgressStream = NodeJS.WritableStream & { isTTY?: boolean }
+
 /** `--progress` / `--no-progress` (undefined: neither). */
 export type ProgressSwitch = boolean | undefined
 
@@ -22,7 +25,7 @@ const none: Progress = { update: () => {}, done: () => {} }
 const LINE_EVERY_MS = 2000
 
 /** Whether to show progress: forced either way, or by default on a terminal when output is not --json/--quiet. */
-export function wantsProgress (forced: ProgressSwitch, stream: NodeJS.WriteStream, quietOutput: boolean): boolean {
+export function wantsProgress (forced: ProgressSwitch, stream: ProgressStream, quietOutput: boolean): boolean {
   if (forced !== undefined) return forced
   return !quietOutput && stream.isTTY === true
 }
@@ -46,7 +49,7 @@ function timeLeft (seconds: number): string {
 
 interface Payload { records: number, rate: number, bytes: number }
 
-export function progressBar (stream: NodeJS.WriteStream, enabled: boolean): Progress {
+export function progressBar (stream: ProgressStream, enabled: boolean): Progress {
   if (!enabled) return none
   const startedAt = Date.now()
   const width = 24

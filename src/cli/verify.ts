@@ -4,6 +4,7 @@
  */
 import { verify, formatReport, DEFAULT_MAX_LINE_BYTES, MAX_REORDER_WINDOW } from '../verify/index.js'
 import { progressBar, wantsProgress, type ProgressSwitch } from './progress.js'
+import type { CommandIo } from './show.js'
 import { UsageError, wholeNumber } from './usage-error.js'
 
 /** The options of `verify` as the command line gives them (main.ts declares them). */
@@ -41,7 +42,7 @@ function lineLimit (text: string): number {
   return n
 }
 
-export async function runVerify (paths: string[], options: VerifyCliOptions): Promise<number> {
+export async function runVerify (paths: string[], options: VerifyCliOptions, io: CommandIo = process): Promise<number> {
   const keys = options.key ?? []
   const masters = options.master ?? []
   const certs = options.certs ?? []
@@ -54,7 +55,7 @@ export async function runVerify (paths: string[], options: VerifyCliOptions): Pr
   const reorderWindow = options.reorderWindow === undefined ? undefined : reorderWindowOf(options.reorderWindow)
   const json = options.json === true
   const quiet = options.quiet === true
-  const progress = progressBar(process.stderr, wantsProgress(options.progress, process.stderr, json || quiet))
+  const progress = progressBar(io.stderr, wantsProgress(options.progress, io.stderr, json || quiet))
   let report
   try {
     report = await verify(paths, {
@@ -74,6 +75,6 @@ export async function runVerify (paths: string[], options: VerifyCliOptions): Pr
   } finally {
     progress.done()
   }
-  process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, { quiet }))
+  io.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, { quiet }))
   return report.ok ? 0 : 1
 }

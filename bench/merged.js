@@ -9,7 +9,7 @@
 //   MERGED_CHAINS=100 MERGED_RECORDS=100 STATE_CHAINS=1000 node bench/merged.js   # a quick smoke run
 //   MERGED_BENCH_DIR=/tmp/merged node bench/merged.js   # keep the streams there, reuse them next time
 //   BENCH_REPEAT=3 (default): runs per row, the best (least CPU) counts
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createPublicKey, randomBytes } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPairPem, keyIdOf, signBytes, signingKeyFromPem } from '../dist/format/keys.js'
 import { GENESIS_PREV, recordHash, recordLine } from '../dist/format/record.js'
+import { child } from './child.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const CHAINS = Number(process.env.MERGED_CHAINS ?? 1000)
@@ -89,20 +90,6 @@ function writeMerged (path, chains, records, key, kid) {
   renameSync(path + '.part', path)
 }
 
-function child (script, args, env = process.env) {
-  return new Promise((resolve, reject) => {
-    const start = performance.now()
-    const proc = spawn(process.execPath, [join(HERE, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
-    let out = ''
-    let err = ''
-    proc.stdout.on('data', (d) => { out += d })
-    proc.stderr.on('data', (d) => { err += d })
-    proc.on('exit', (code) => {
-      if (code !== 0) { reject(new Error(`${script} exited with ${code}: ${err}`)); return }
-      resolve({ wallMs: performance.now() - start, ...JSON.parse(out.trim().split('\n').at(-1)) })
-    })
-  })
-}
 
 /** The run with the least CPU of `REPEAT` runs. */
 async function best (args, env) {

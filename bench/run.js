@@ -6,16 +6,15 @@
 //   npm run bench                  # builds, then runs this file (~1.5–2.5 min on 2 cores)
 //   BENCH_REPEAT=5 node bench/run.js
 //   BENCH_QUICK=1 node bench/run.js  # smaller counts, for a smoke test
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, readSync, fstatSync, closeSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { generateKeyPairPem, signingKeyFromPem } from '../dist/format/keys.js'
 import { generateEpochs, writeEpochFiles } from '../dist/epoch/generate.js'
 import { defaultSigners } from '../dist/transport/options.js'
+import { child as runChild } from './child.js'
 
-const HERE = fileURLToPath(new URL('.', import.meta.url))
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3)
 const QUICK = process.env.BENCH_QUICK === '1'
 const SIZES = QUICK ? [5_000, 20_000] : [20_000, 100_000]
@@ -48,23 +47,8 @@ const epochFiles = writeEpochFiles(join(work, 'epochs'), generateEpochs(masterKe
 const NODE_CRYPTO = { ...process.env, PINO_AUDIT_CHAIN_CRYPTO: 'node' }
 const SODIUM = { ...process.env, PINO_AUDIT_CHAIN_CRYPTO: 'sodium' }
 
-/** Run a child node process; resolve with its wall time (spawn → exit) and its last stdout JSON line. */
-function child (script, args, env = SODIUM) {
-  return new Promise((resolve, reject) => {
-    const start = performance.now()
-    const proc = spawn(process.execPath, [join(HERE, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
-    let out = ''
-    let err = ''
-    proc.stdout.on('data', (d) => { out += d })
-    proc.stderr.on('data', (d) => { err += d })
-    proc.on('exit', (code) => {
-      const wallMs = performance.now() - start
-      if (code !== 0) { reject(new Error(`${script} exited with ${code}: ${err}`)); return }
-      const last = out.trim().split('\n').at(-1)
-      resolve({ wallMs, ...JSON.parse(last) })
-    })
-  })
-}
+// Each measurement in a child of its own (child.js), libsodium unless told otherwise.
+const child = (script, args, env = SODIUM) => runChild(script, args, env)
 
 /** Lines in a file, and whether the last one is the seal. */
 function inspect (path) {

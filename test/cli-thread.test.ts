@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { workspace, writeChain } from './fixtures/write-chain.js'
 
@@ -18,6 +18,16 @@ const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
 /** The stored lines show prints by default: every record but the control records, each with its newline. */
 function userLines (lines: string[]): string {
   return lines.filter((l) => !/"event":"(chain\.|file\.open)/.test(l)).map((l) => `${l}\n`).join('')
+}
+
+/** A copy of `log` beside it (changed.log) in which line `index` (0-based) has `from` replaced by `to`. */
+function changedCopy (log: string, index: number, from: string, to: string): string {
+  const lines = readFileSync(log, 'utf8').split('\n')
+  assert.ok(lines[index].includes(from), `line ${index} holds ${from}`)
+  lines[index] = lines[index].replace(from, to)
+  const changed = join(dirname(log), 'changed.log')
+  writeFileSync(changed, lines.join('\n'))
+  return changed
 }
 
 test('show --format json through a pipe whose reader stops for a while: every record arrives byte for byte, the verdict on stderr, exit 0', async (t) => {
@@ -78,10 +88,7 @@ test('report prints "report written to" on stdout and the verdict on stderr, and
   assert.equal(ok.status, 0, ok.stderr)
   assert.match(ok.stdout, /^report written to .*r\.html \(20 of 20 records in full\)\n$/)
   assert.match(ok.stderr, /^INTACT: 22 records/)
-  const lines = readFileSync(log.path, 'utf8').split('\n')
-  lines[5] = lines[5].replace('"i":4', '"i":44')
-  const changed = join(ws.dir, 'changed.log')
-  writeFileSync(changed, lines.join('\n'))
+  const changed = changedCopy(log.path, 5, '"i":4', '"i":44')
   const bad = spawnSync(process.execPath, [CLI, 'report', changed, '--key', k.pubPath, '--out', out], { encoding: 'utf8' })
   assert.equal(bad.status, 1, bad.stderr)
   assert.match(bad.stderr, /PROBLEMS/)
@@ -102,10 +109,7 @@ test('verify runs in the thread too: the same report from the file as from stand
   assert.deepEqual([a.ok, a.records, a.chains[0].lastSeq, a.chains[0].id], [true, 52, b.chains[0].lastSeq, b.chains[0].id])
   assert.equal(a.state.file, state)
   assert.ok(JSON.parse(readFileSync(state, 'utf8')), 'the thread wrote the state file')
-  const lines = readFileSync(log.path, 'utf8').split('\n')
-  lines[7] = lines[7].replace('"i":6', '"i":66')
-  const changed = join(ws.dir, 'changed.log')
-  writeFileSync(changed, lines.join('\n'))
+  const changed = changedCopy(log.path, 7, '"i":6', '"i":66')
   const bad = spawnSync(process.execPath, [CLI, 'verify', changed, '--key', k.pubPath], { encoding: 'utf8' })
   assert.equal(bad.status, 1)
   assert.match(bad.stdout, /changed\.log:8 seq 7 +modified/)

@@ -44,6 +44,14 @@ export type CommandOutcome =
  */
 export const COMMAND_THREAD_LIMITS = { maxYoungGenerationSizeMb: 6, maxOldGenerationSizeMb: 1024 }
 
+/**
+ * `verify` keeps no record once it is checked, and most of its time is the signatures
+ * (in the pool's threads), so a young generation of 3 MB (1 MiB semi-spaces) costs it
+ * no measurable time: a collector's stream of 1,000 chains × 1,000 records peaked at
+ * 147 MB with it, 151 MB with 6 MB (bench/README.md "Merged streams").
+ */
+const VERIFY_THREAD_LIMITS = { ...COMMAND_THREAD_LIMITS, maxYoungGenerationSizeMb: 3 }
+
 /** True when the command can run in a thread: it reads no standard input. */
 export function runsOffThread (paths: string[]): boolean {
   return !paths.includes('-')
@@ -51,11 +59,12 @@ export function runsOffThread (paths: string[]): boolean {
 
 /**
  * Run `verify`, `show` or `report` in a worker thread; resolves with the exit status, throws the
- * UsageError or AuditChainError the command threw there, and returns `brokenPipe` when
+ * UsageError or AuditChainError the command threw there, and returns `broken-pipe` when
  * the reader of standard output went away (the caller ends as SIGPIPE would).
  */
 export async function runOffThread (task: ThreadCommand): Promise<number | 'broken-pipe'> {
-  const worker = new Worker(new URL('./command-thread.js', import.meta.url), { workerData: task, resourceLimits: COMMAND_THREAD_LIMITS })
+  const resourceLimits = task.command === 'verify' ? VERIFY_THREAD_LIMITS : COMMAND_THREAD_LIMITS
+  const worker = new Worker(new URL('./command-thread.js', import.meta.url), { workerData: task, resourceLimits })
   let outcome: CommandOutcome | undefined
   worker.on('message', (m: CommandOutcome) => { outcome ??= m })
   const failure = await new Promise<Error | undefined>((resolve) => {
@@ -64,7 +73,7 @@ export async function runOffThread (task: ThreadCommand): Promise<number | 'brok
   })
   if (outcome === undefined) {
     if ((failure as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-      throw new AuditChainError('PAC_VERIFY_FAILED', `${task.command} ran out of memory: the thread that reads the log may use ${COMMAND_THREAD_LIMITS.maxOldGenerationSizeMb} MB of heap, and lines up to the 64 MiB limit need less than half of it; the log was not read to the end`)
+      throw new AuditChainError('PAC_VERIFY_FAILED', `${task.command} ran out of memory: the thread that reads the log may use ${resourceLimits.maxOldGenerationSizeMb} MB of heap, and lines up to the 64 MiB limit need less than half of it; the log was not read to the end`)
     }
     throw new Error(`the ${task.command} thread failed (${failure?.message ?? 'it ended without saying how'})`)
   }

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import { hasCode } from '../src/errors.js'
 import { GENESIS_PREV, parseRecordLine, recordHashOfBytes } from '../src/format/record.js'
-import { loadVerifyKey, signingKeyFromPem, verifyBytes } from '../src/format/keys.js'
+import { generateKeyPairPem, loadVerifyKey, signingKeyFromPem, verifyBytes } from '../src/format/keys.js'
 import { resolveOptions } from '../src/transport/options.js'
 import { auditChainTransport } from '../src/transport/spawn.js'
 import { createChain } from '../src/transport/chain.js'
@@ -123,8 +123,7 @@ test('signers: 2 in-process — flush, then close writes the seal after every re
 })
 
 test('a signing thread that fails is an error: nothing after the failure is written', async () => {
-  const { privateKey } = generateKeyPairSync('ed25519')
-  const key = signingKeyFromPem(privateKey.export({ format: 'pem', type: 'pkcs8' }), 'test key')
+  const key = signingKeyFromPem(generateKeyPairPem().privatePem, 'test key')
   const chain = createChain(key, 'c'.repeat(32))
   // A pool whose threads hold no usable key: the first batch ends the thread with an error.
   const broken = createSignPool({ ...key, secret: { backend: 'node:crypto', key: {} as KeyObject, wiped: false } }, 2)
@@ -141,8 +140,7 @@ test('a signing thread that fails is an error: nothing after the failure is writ
 })
 
 test('a working pool signs what inline signing would: same lines, same order', async () => {
-  const { privateKey } = generateKeyPairSync('ed25519')
-  const key = signingKeyFromPem(privateKey.export({ format: 'pem', type: 'pkcs8' }), 'test key')
+  const key = signingKeyFromPem(generateKeyPairPem().privatePem, 'test key')
   const bodies = Array.from({ length: 1_000 }, (_, i) => `{"n":${i},"msg":"${'x'.repeat(i % 50)}"}`)
   const inline = createChain(key, 'd'.repeat(32))
   const expected = bodies.map((b) => inline.append(b)).join('')
@@ -160,8 +158,7 @@ test('a working pool signs what inline signing would: same lines, same order', a
 })
 
 test('while it waits for one pool thread, the queue\'s own thread signs too: the same lines as inline signing, in order', async () => {
-  const { privateKey } = generateKeyPairSync('ed25519')
-  const key = signingKeyFromPem(privateKey.export({ format: 'pem', type: 'pkcs8' }), 'test key')
+  const key = signingKeyFromPem(generateKeyPairPem().privatePem, 'test key')
   const bodies = Array.from({ length: 6_000 }, (_, i) => `{"n":${i}}`)
   const inline = createChain(key, 'e'.repeat(32))
   const expected = bodies.map((b) => inline.append(b)).join('')

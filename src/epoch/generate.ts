@@ -3,11 +3,11 @@
  * private halves, and the certificates by which the master key vouches for their
  * public halves and windows. Runs where the master key lives (not on the log host).
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { AuditChainError } from '../errors.js'
-import { rawPublicKey, type SigningKey } from '../format/keys.js'
+import { newKeyPair, rawPublicKey, type SigningKey } from '../format/keys.js'
 import { certLine, kidOfRawHex, signCert, type EpochCert } from '../format/epoch.js'
 import { bundleText, writeBundleFile, type EpochKey } from './bundle.js'
 import { writeFileSync } from 'node:fs'
@@ -24,9 +24,11 @@ export function generateEpochs (master: SigningKey, start: number, intervalMs: n
   const keys: EpochKey[] = []
   const certs: EpochCert[] = []
   for (let epoch = 0; epoch < count; epoch++) {
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519')
-    const pub = rawPublicKey(publicKey).toString('hex')
-    const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d as string, 'base64url').toString('hex')
+    // See newKeyPair: from a random seed, not generateKeyPairSync (a Node 20 deadlock).
+    const pair = newKeyPair()
+    const pub = rawPublicKey(pair.publicKey).toString('hex')
+    const seed = pair.seed.toString('hex')
+    pair.seed.fill(0)
     const window = { notBefore: start + epoch * intervalMs, notAfter: start + (epoch + 1) * intervalMs }
     const kid = kidOfRawHex(pub)
     keys.push({ epoch, kid, pub, ...window, seed })

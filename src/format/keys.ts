@@ -3,7 +3,7 @@
  * through crypto/ed25519.ts: libsodium or node:crypto, one strict verdict).
  * Messages never include key material or file contents.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto'
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs'
 import { AuditChainError } from '../errors.js'
 import { secretKeyFromSeed, sign, verify, type SecretKey } from '../crypto/ed25519.js'
@@ -195,8 +195,22 @@ export function verifyKeyFromPublicKey (publicKey: KeyObject, source: string): V
   return { publicKey, raw, kid: keyIdOfRaw(raw), source }
 }
 
+/**
+ * A new Ed25519 key pair from 32 random bytes (RFC 8032 §5.1.5: any 32 bytes are a
+ * private key). Not generateKeyPairSync: on Node 20 the job object it leaves behind can
+ * be collected in the middle of a later export of the same key (JWK), and its destructor
+ * then waits for a lock the export holds — a deadlock seen once in CI, `audit-chain
+ * keygen` hanging forever in ~KeyGenJob under ExportJWKEdKey.
+ */
+export function newKeyPair (): { privateKey: KeyObject, publicKey: KeyObject, seed: Buffer } {
+  const seed = randomBytes(32)
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+  return { privateKey, publicKey: createPublicKey(privateKey), seed }
+}
+
 export function generateKeyPairPem (): { privatePem: string, publicPem: string, kid: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const { privateKey, publicKey, seed } = newKeyPair()
+  seed.fill(0)
   return {
     privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),

@@ -24,7 +24,7 @@ import { spawnSync } from 'node:child_process'
 import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { KeyObject } from 'node:crypto'
 import { verify, type VerifyOptions, type VerifyReport } from '../src/verify/index.js'
 import { createSigPool, ITEM_BYTES } from '../src/verify/sig-pool.js'
@@ -255,7 +255,7 @@ test('CLI: a checking thread that crashes or exits mid-run is exit 2 with a mess
   const s = setup(t)
   const base = baseLog(s, 2_000)
   for (const how of ['throw', 'exit']) {
-    const r = spawnSync(process.execPath, [CRASH_FIXTURE, how, 'verify', base.path, '--key', s.k.pubPath, '--threads', '2'], { encoding: 'utf8', timeout: 30_000 })
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(CRASH_FIXTURE).href, CLI, 'verify', base.path, '--key', s.k.pubPath, '--threads', '2'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, CRASH_HOW: how } })
     assert.equal(r.signal, null, `${how}: finished without being killed (no hang)`)
     assert.equal(r.status, 2, `${how}: ${r.stderr}`)
     assert.match(r.stderr, /^audit-chain: PAC_VERIFY_FAILED: signature-checking thread \d failed \(/, how)

@@ -15,8 +15,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generateKeyPairPem, keyIdOf, signBytes, signingKeyFromPem } from '../dist/format/keys.js'
-import { GENESIS_PREV, recordHash, recordLine } from '../dist/format/record.js'
+import { generateKeyPairPem, keyIdOf, signingKeyFromPem } from '../dist/format/keys.js'
+import { createChain } from '../dist/transport/chain.js'
 import { child } from './child.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
@@ -60,8 +60,8 @@ function writeMerged (path, chains, records, key, kid) {
   if (existsSync(path)) return
   const rng = mulberry32(16)
   const ids = Array.from({ length: chains }, () => randomBytes(16).toString('hex'))
-  const next = new Array(chains).fill(0)
-  const prev = new Array(chains).fill(GENESIS_PREV)
+  // The writer's own chain code (dist/transport/chain.js), one chain per app process.
+  const chainOf = ids.map((id) => createChain(key, id))
   const active = Array.from({ length: chains }, (_, i) => i)
   const fd = openSync(path + '.part', 'w')
   let chunk = []
@@ -70,15 +70,12 @@ function writeMerged (path, chains, records, key, kid) {
   while (active.length > 0) {
     const pick = Math.floor(rng() * active.length)
     const c = active[pick]
-    const seq = next[c]++
+    const seq = chainOf[c].lastSeq + 1
     let body
     if (seq === 0) body = `{"level":30,"time":${time + seq},"event":"chain.open","chainId":"${ids[c]}","kid":"${kid}","torn":null,"pipeline":true,"pid":${1000 + c},"hostname":"bench","msg":"audit chain opened"}`
     else if (seq === records - 1) body = `{"level":30,"time":${time + seq},"event":"chain.close","chainId":"${ids[c]}","records":${records},"msg":"audit chain sealed"}`
     else body = `{"level":30,"time":${time + seq},"pid":${1000 + c},"hostname":"bench","app":${c},"i":${seq},"event":"code_execution","user":"ada","msg":"record"}`
-    const hash = recordHash(seq, prev[c], body)
-    const hex = hash.toString('hex')
-    const line = recordLine(body, { v: 1, seq, prev: prev[c], hash: hex, kid, sig: signBytes(key, hash) }) + '\n'
-    prev[c] = hex
+    const line = chainOf[c].append(body)
     chunk.push(line)
     chunkBytes += line.length
     if (chunkBytes > 1 << 20) { writeSync(fd, chunk.join('')); chunk = []; chunkBytes = 0 }

@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { chromium } from 'playwright-core'
-import { generateKeyPairPem, signBytes, signingKeyFromPem } from '../dist/format/keys.js'
-import { GENESIS_PREV, recordHash, recordLine } from '../dist/format/record.js'
+import { generateKeyPairPem, signingKeyFromPem } from '../dist/format/keys.js'
+import { createChain } from '../dist/transport/chain.js'
 import { chainCloseBody, chainOpenBody } from '../dist/format/control.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -44,22 +44,19 @@ function writeLog () {
   // ---- the log ----
   const fd = openSync(log, 'w')
   const chainId = randomBytes(16).toString('hex')
-  let seq = -1
-  let lastHash = GENESIS_PREV
   let bytes = 0
   let tampered = !TAMPER
+  // The writer's own chain code (dist/transport/chain.js): the same hash, line and links it writes.
+  const chain = createChain(key, chainId)
   const appendRecord = (body) => {
-    seq++
-    const h = recordHash(seq, lastHash, body)
-    let line = recordLine(body, { v: 1, seq, prev: lastHash, hash: h.toString('hex'), kid: key.kid, sig: signBytes(key, h) })
+    let line = chain.append(body)
     // One record changed after signing, as an attacker without the key would.
-    if (!tampered && seq >= N / 2 && line.includes('"exitCode":0')) {
+    if (!tampered && chain.lastSeq >= N / 2 && line.includes('"exitCode":0')) {
       line = line.replace('"exitCode":0', '"exitCode":7')
       tampered = true
     }
-    lastHash = h.toString('hex')
-    bytes += line.length + 1
-    writeSync(fd, line + '\n')
+    bytes += line.length
+    writeSync(fd, line)
   }
   const t0 = Date.now()
   const day = 86_400_000
@@ -78,7 +75,7 @@ function writeLog () {
     else body = `{"level":30,${s},"event":"session.start","client":"web","model":"assistant-2","msg":"session started"}`
     appendRecord(body)
   }
-  appendRecord(chainCloseBody(chainId, seq + 2, first + day))
+  appendRecord(chainCloseBody(chainId, chain.lastSeq + 2, first + day))
   closeSync(fd)
   console.log(`wrote ${N} records (${(bytes / 1e6).toFixed(0)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 }

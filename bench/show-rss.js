@@ -14,8 +14,8 @@ import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generateKeyPairPem, signBytes, signingKeyFromPem } from '../dist/format/keys.js'
-import { GENESIS_PREV, recordHash, recordLine } from '../dist/format/record.js'
+import { generateKeyPairPem, signingKeyFromPem } from '../dist/format/keys.js'
+import { createChain } from '../dist/transport/chain.js'
 import { chainCloseBody, chainOpenBody } from '../dist/format/control.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -41,13 +41,10 @@ function writeLog () {
   writeFileSync(pub, publicPem)
   const fd = openSync(log, 'w')
   const chainId = randomBytes(16).toString('hex')
-  let seq = -1
-  let lastHash = GENESIS_PREV
+  // The writer's own chain code (dist/transport/chain.js): the same hash, line and links it writes.
+  const chain = createChain(key, chainId)
   const appendRecord = (body) => {
-    seq++
-    const h = recordHash(seq, lastHash, body)
-    const line = recordLine(body, { v: 1, seq, prev: lastHash, hash: h.toString('hex'), kid: key.kid, sig: signBytes(key, h) }) + '\n'
-    lastHash = h.toString('hex')
+    const line = chain.append(body)
     bytes += Buffer.byteLength(line)
     writeSync(fd, line)
   }
@@ -59,9 +56,9 @@ function writeLog () {
     appendRecord(`{"level":30,"time":${started + i},"event":"code_execution","i":${i},"sessionId":"s-${i % 1000}","code":"${filler}","msg":"ran"}`)
     i++
   }
-  appendRecord(chainCloseBody(chainId, seq + 2))
+  appendRecord(chainCloseBody(chainId, chain.lastSeq + 2))
   closeSync(fd)
-  console.log(`wrote ${(bytes / 1e6).toFixed(0)} MB, ${seq + 1} records in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  console.log(`wrote ${(bytes / 1e6).toFixed(0)} MB, ${chain.lastSeq + 1} records in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }
 
 function run (name, args, command = 'show') {

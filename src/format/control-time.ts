@@ -18,6 +18,18 @@ export function finiteTime (value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined
 }
 
+// ECMAScript's Date range: ±8.64e15 ms around 1970 (ECMA-262 §21.4.1.1); beyond it toISOString throws.
+const MAX_DATE_MS = 8.64e15
+
+/**
+ * A record's `time` when a Date can hold it, else undefined: for the verifier's chain
+ * summaries and readAuditLog's entries, which write it as ISO 8601 only when needed.
+ */
+export function dateTime (value: unknown): number | undefined {
+  const t = finiteTime(value)
+  return t !== undefined && Math.abs(t) <= MAX_DATE_MS ? t : undefined
+}
+
 /** A record body's time (FORMAT.md §10.2): its top-level numeric `time`, else undefined. */
 export function recordTime (body: string | undefined): number | undefined {
   if (body === undefined) return undefined

@@ -7,6 +7,7 @@ import { AuditChainError } from '../errors.js'
 import type { VerifyOptions, VerifyReport } from '../verify/index.js'
 import type { ChainRecord, RecordStatus } from '../verify/chain-state.js'
 import { Channel } from './channel.js'
+import { dateTime } from '../format/control-time.js'
 import { compileFilter, type AuditFilter } from './filter.js'
 
 export type { RecordStatus } from '../verify/chain-state.js'
@@ -48,22 +49,19 @@ export interface AuditLogReader extends AsyncIterable<AuditEntry> {
 // Entries read ahead of the consumer: some 256 records of a few hundred bytes each.
 const READ_AHEAD = 256
 
-// The largest time a Date holds (ECMA-262 §21.4.1.22): beyond it toISOString throws.
-const MAX_DATE_MS = 8.64e15
-
 function entryOf (r: ChainRecord, status: RecordStatus, chainId: string | null, record: Record<string, unknown>): AuditEntry {
   const bytes = r.bytes ?? Buffer.alloc(0)
-  const t = record.time
   // `line` and `time` are written out when asked for: show --format json writes the
   // bytes, neither show nor report reads `time`, and a string each per record (and a
   // Date) are garbage a long read pays for in peak RSS and CPU. Two literals, not a
   // spread: a spread would call the getters.
   let line: string | undefined
   let time: string | undefined
-  if (typeof t !== 'number' || !(Math.abs(t) <= MAX_DATE_MS)) {
+  const ms = dateTime(record.time)
+  if (ms === undefined) {
     return { record, get line () { return (line ??= bytes.toString('utf8')) }, bytes, file: r.file, lineNumber: r.line, chainId, seq: r.member.seq, status }
   }
-  return { record, get line () { return (line ??= bytes.toString('utf8')) }, bytes, file: r.file, lineNumber: r.line, chainId, seq: r.member.seq, get time () { return (time ??= new Date(t).toISOString()) }, status }
+  return { record, get line () { return (line ??= bytes.toString('utf8')) }, bytes, file: r.file, lineNumber: r.line, chainId, seq: r.member.seq, get time () { return (time ??= new Date(ms).toISOString()) }, status }
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Emit, FindingKind, ChainSummary } from './report.js'
 import type { HeadBook, HeadWatch } from './heads.js'
 import { watchedHash } from './heads.js'
 import { truncationMessage } from './truncation.js'
+import { dateTime } from '../format/control-time.js'
 
 /**
  * How far back (in seqs) the verifier remembers records: swapped lines and
@@ -105,18 +106,6 @@ function previousFileOf (fields: Record<string, unknown>): string | undefined {
 
 function eventOf (fields: Record<string, unknown>): string | undefined {
   return typeof fields.event === 'string' ? fields.event : undefined
-}
-
-// ECMAScript's Date range: ±8.64e15 ms around 1970 (ECMA-262 §21.4.1.1).
-const MAX_DATE_MS = 8.64e15
-
-/**
- * A record's `time` when it is a number a Date can hold. Kept as the number: the
- * summary formats the first and last once, where a toISOString per record cost ~1 µs
- * of the verifier's reading thread (bench/README.md "Profile").
- */
-function dateTime (value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_DATE_MS ? value : undefined
 }
 
 /** Index of the first element of ascending `sorted` that is ≥ `value`. */

@@ -6,13 +6,11 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { AuditChainError } from '../errors.js'
 import { fdWriter } from './fd-writer.js'
-import type { CommandOutcome, ThreadCommand } from './off-thread.js'
-import { runReport } from './report.js'
-import { runShow } from './show.js'
+import { runHere, type CommandOutcome, type ThreadCommand } from './off-thread.js'
 import { UsageError } from './usage-error.js'
-import { runVerify } from './verify.js'
 
-const { command, paths, options, stdoutIsTTY, stderrIsTTY } = workerData as ThreadCommand
+const task = workerData as ThreadCommand
+const { stdoutIsTTY, stderrIsTTY } = task
 const port = parentPort as NonNullable<typeof parentPort>
 const tell = (outcome: CommandOutcome): void => { port.postMessage(outcome) }
 
@@ -26,10 +24,7 @@ for (const stream of [io.stdout, io.stderr]) {
 }
 
 try {
-  const status = command === 'verify'
-    ? await runVerify(paths, options, io)
-    : (command === 'show' ? await runShow(paths, options, io) : await runReport(paths, options, io)) ? 0 : 1
-  tell({ kind: 'done', status })
+  tell({ kind: 'done', status: await runHere(task, io) })
 } catch (err) {
   if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') tell({ kind: 'broken-pipe' })
   else if (err instanceof UsageError) tell({ kind: 'usage', message: err.message })

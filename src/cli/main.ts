@@ -13,11 +13,11 @@ import { runEpochs } from './epochs.js'
 import { runHead } from './head.js'
 import { runInit } from './init.js'
 import { runKeygen } from './keygen.js'
-import { runOffThread, runsOffThread } from './off-thread.js'
-import { runShow, type ShowCliOptions } from './show.js'
-import { DEFAULT_MAX_RECORDS, runReport, type ReportCliOptions } from './report.js'
+import { runReading } from './off-thread.js'
+import type { ShowCliOptions } from './show.js'
+import { DEFAULT_MAX_RECORDS, type ReportCliOptions } from './report.js'
 import { UsageError } from './usage-error.js'
-import { runVerify, type VerifyCliOptions } from './verify.js'
+import type { VerifyCliOptions } from './verify.js'
 
 const EXIT_CANNOT_RUN = 2
 const EXIT_BROKEN_PIPE = 128 + 13
@@ -66,10 +66,7 @@ Exit status: 0 intact (or done), 1 problems found, 2 could not run (a usage erro
 an unreadable file or key). Reference: docs/cli.md in the package.
 `
 
-/** Whether standard output and error are terminals, for a command run in a thread (which cannot tell). */
-const ttys = (): { stdoutIsTTY: boolean, stderrIsTTY: boolean } => ({ stdoutIsTTY: process.stdout.isTTY === true, stderrIsTTY: process.stderr.isTTY === true })
-
-/** The exit status of a command run in a thread; a closed standard output ends the process as below. */
+/** The exit status of a command that reads logs; a closed standard output ends the process as below. */
 function ended (status: number | 'broken-pipe'): number {
   if (status === 'broken-pipe') process.exit(EXIT_BROKEN_PIPE)
   return status
@@ -123,11 +120,7 @@ and lines of one file failing alike in a row as one finding,
   FILE:FIRST–LAST seqs A–B  KIND — COUNT lines/records ...
 then one line per chain, and the verdict (INTACT or PROBLEMS FOUND).
 Exit status: 0 intact, 1 problems found, 2 could not run.`)
-  .action(async (paths: string[], options: VerifyCliOptions) => {
-    exitStatus = runsOffThread(paths)
-      ? ended(await runOffThread({ command: 'verify', paths, options, ...ttys() }))
-      : await runVerify(paths, options)
-  })
+  .action(async (paths: string[], options: VerifyCliOptions) => { exitStatus = ended(await runReading({ command: 'verify', paths, options })) })
 
 readBackOptions(trustOptions(program.command('show')
   .description('Print the records of audit logs that the verifier vouches for, filtered. Findings and the verdict go to stderr.')
@@ -140,11 +133,7 @@ readBackOptions(trustOptions(program.command('show')
 Only intact records are printed (hash, signature, key window and every link back to
 the chain's start check), unless --include-unverified.
 Exit status as verify: 0 intact, 1 problems found, 2 could not run.`)
-  .action(async (paths: string[], options: ShowCliOptions) => {
-    exitStatus = runsOffThread(paths)
-      ? ended(await runOffThread({ command: 'show', paths, options, ...ttys() }))
-      : (await runShow(paths, options)) ? 0 : 1
-  })
+  .action(async (paths: string[], options: ShowCliOptions) => { exitStatus = ended(await runReading({ command: 'show', paths, options })) })
 
 readBackOptions(trustOptions(program.command('report')
   .description('Write one self-contained HTML page for auditors: the verdict, the keys and anchors used, one row per chain, a timeline with alerts and findings marked, the findings, and the records (filter, sort, full JSON on click; records not intact are marked). It opens offline in any browser; nothing in the log can run in it.')
@@ -157,11 +146,7 @@ readBackOptions(trustOptions(program.command('report')
   .addHelpText('after', `
 The verdict goes to stderr, "report written to FILE" to stdout.
 Exit status as verify: 0 intact, 1 problems found, 2 could not run.`)
-  .action(async (paths: string[], options: ReportCliOptions) => {
-    exitStatus = runsOffThread(paths)
-      ? ended(await runOffThread({ command: 'report', paths, options, ...ttys() }))
-      : (await runReport(paths, options)) ? 0 : 1
-  })
+  .action(async (paths: string[], options: ReportCliOptions) => { exitStatus = ended(await runReading({ command: 'report', paths, options })) })
 
 trustOptions(program.command('head')
   .description('Print the signed head of a log, byte for byte, one line per head file, to ship it off the host (e.g. from cron: audit-chain head LOG >> /offhost/heads.jsonl).')

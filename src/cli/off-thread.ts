@@ -14,15 +14,36 @@
 import { Worker } from 'node:worker_threads'
 import { AuditChainError, type AuditChainErrorCode } from '../errors.js'
 import { UsageError } from './usage-error.js'
-import type { ReportCliOptions } from './report.js'
-import type { ShowCliOptions } from './show.js'
-import type { VerifyCliOptions } from './verify.js'
+import { runReport, type ReportCliOptions } from './report.js'
+import { runShow, type CommandIo, type ShowCliOptions } from './show.js'
+import { runVerify, type VerifyCliOptions } from './verify.js'
 
-/** What the thread is told to run (structured-cloned: commander's options are plain data). */
-export type ThreadCommand =
-  | { command: 'show', paths: string[], options: ShowCliOptions, stdoutIsTTY: boolean, stderrIsTTY: boolean }
-  | { command: 'report', paths: string[], options: ReportCliOptions, stdoutIsTTY: boolean, stderrIsTTY: boolean }
-  | { command: 'verify', paths: string[], options: VerifyCliOptions, stdoutIsTTY: boolean, stderrIsTTY: boolean }
+/** A command that reads logs (structured-cloned to the thread: commander's options are plain data). */
+export type ReadingCommand =
+  | { command: 'show', paths: string[], options: ShowCliOptions }
+  | { command: 'report', paths: string[], options: ReportCliOptions }
+  | { command: 'verify', paths: string[], options: VerifyCliOptions }
+
+/** What the thread is told to run: the command, and whether the process's stdout and stderr are terminals (a thread cannot tell). */
+export type ThreadCommand = ReadingCommand & { stdoutIsTTY: boolean, stderrIsTTY: boolean }
+
+/** Run `task` in this thread, printing to `io`; resolves with its exit status. */
+export async function runHere (task: ReadingCommand, io: CommandIo = process): Promise<number> {
+  switch (task.command) {
+    case 'verify': return await runVerify(task.paths, task.options, io)
+    case 'show': return (await runShow(task.paths, task.options, io)) ? 0 : 1
+    case 'report': return (await runReport(task.paths, task.options, io)) ? 0 : 1
+  }
+}
+
+/**
+ * Run `task` in the command thread, or in this one when it reads standard input
+ * (which would have to pass through this thread anyway). Resolves as runOffThread.
+ */
+export async function runReading (task: ReadingCommand): Promise<number | 'broken-pipe'> {
+  if (task.paths.includes('-')) return await runHere(task)
+  return await runOffThread({ ...task, stdoutIsTTY: process.stdout.isTTY === true, stderrIsTTY: process.stderr.isTTY === true })
+}
 
 /** How the command ended, as the thread tells it. */
 export type CommandOutcome =
@@ -51,11 +72,6 @@ export const COMMAND_THREAD_LIMITS = { maxYoungGenerationSizeMb: 6, maxOldGenera
  * 147 MB with it, 151 MB with 6 MB (bench/README.md "Merged streams").
  */
 const VERIFY_THREAD_LIMITS = { ...COMMAND_THREAD_LIMITS, maxYoungGenerationSizeMb: 3 }
-
-/** True when the command can run in a thread: it reads no standard input. */
-export function runsOffThread (paths: string[]): boolean {
-  return !paths.includes('-')
-}
 
 /**
  * Run `verify`, `show` or `report` in a worker thread; resolves with the exit status, throws the
